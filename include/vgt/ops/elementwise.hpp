@@ -1,0 +1,224 @@
+#pragma once
+// Point-wise operations: arithmetic with NumPy broadcasting, tensor–scalar
+// arithmetic, and the activation functions. Each body is a functor in
+// vgt::kernels (VGT_HOST_DEVICE, shared with the CUDA backend) with its
+// derivative beside it.
+
+#include <cmath>
+#include <vector>
+
+#include "vgt/autograd/node.hpp"
+#include "vgt/core/macros.hpp"
+#include "vgt/ops/map.hpp"
+#include "vgt/ops/reduce.hpp"
+#include "vgt/ops/view.hpp"
+
+namespace vgt {
+
+namespace kernels {
+
+// Unary bodies: operator()(x) is the value, derivative(x, y) is dy/dx given
+// the input x and the output y (whichever is cheaper to use).
+struct Neg {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return -x; }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T) const { return T(-1); }
+};
+struct Exp {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::exp(x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T y) const { return y; }
+};
+struct Log {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::log(x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return T(1) / x; }
+};
+struct Sqrt {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::sqrt(x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T y) const { return T(0.5) / y; }
+};
+struct Rsqrt {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return T(1) / std::sqrt(x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T y) const { return T(-0.5) * y / x; }
+};
+struct Sigmoid {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T y) const { return y * (T(1) - y); }
+};
+struct Tanh {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::tanh(x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T y) const { return T(1) - y * y; }
+};
+struct Relu {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x > T(0) ? x : T(0); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+struct Silu {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x / (T(1) + std::exp(-x)); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const {
+        const T s = T(1) / (T(1) + std::exp(-x));
+        return s * (T(1) + x * (T(1) - s));
+    }
+};
+/// The exact GELU, x·Φ(x), as PyTorch's default.
+struct Gelu {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const {
+        return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+    }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const {
+        const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+        const T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
+        return cdf + x * pdf;
+    }
+};
+struct Abs {
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x < T(0) ? -x : x; }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
+};
+struct PowScalar {
+    double p;
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::pow(x, T(p)); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return T(p) * std::pow(x, T(p - 1)); }
+};
+struct AddScalar {
+    double s;
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x + T(s); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T) const { return T(1); }
+};
+struct MulScalar {
+    double s;
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x * T(s); }
+    template <class T> VGT_HOST_DEVICE T derivative(T, T) const { return T(s); }
+};
+/// s / x
+struct ScalarDiv {
+    double s;
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return T(s) / x; }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T y) const { return -y / x; }
+};
+
+// Binary bodies.
+struct Add {
+    template <class T> VGT_HOST_DEVICE T operator()(T a, T b) const { return a + b; }
+};
+struct Sub {
+    template <class T> VGT_HOST_DEVICE T operator()(T a, T b) const { return a - b; }
+};
+struct Mul {
+    template <class T> VGT_HOST_DEVICE T operator()(T a, T b) const { return a * b; }
+};
+struct Div {
+    template <class T> VGT_HOST_DEVICE T operator()(T a, T b) const { return a / b; }
+};
+
+}  // namespace kernels
+
+namespace detail {
+
+/// Runs a unary body forward and records g · f'(x, y) as its backward.
+template <class Body>
+Tensor unary_op(const Tensor& x, Body body, const char* name) {
+    Tensor y = map_unary(x, [body](auto v) { return body(v); }, name);
+    if (!autograd::any_requires_grad({x})) return y;
+    Tensor x_saved = detach(x);
+    Tensor y_saved = detach(y);
+    return autograd::record(y, name, {x}, [body, x_saved, y_saved, name](const Tensor& g) {
+        return std::vector<Tensor>{map_ternary(
+            contiguous_data(g), contiguous_data(x_saved), y_saved,
+            [body](auto gv, auto xv, auto yv) { return gv * body.derivative(xv, yv); }, name)};
+    });
+}
+
+}  // namespace detail
+
+// ----- arithmetic with broadcasting -----------------------------------------
+
+inline Tensor add(const Tensor& a, const Tensor& b) {
+    Tensor out = detail::map_binary(a, b, kernels::Add{}, "add");
+    const Shape sa = a.shape(), sb = b.shape();
+    return autograd::record(out, "add", {a, b}, [sa, sb](const Tensor& g) {
+        return std::vector<Tensor>{sum_to(g, sa), sum_to(g, sb)};
+    });
+}
+
+inline Tensor sub(const Tensor& a, const Tensor& b) {
+    Tensor out = detail::map_binary(a, b, kernels::Sub{}, "sub");
+    const Shape sa = a.shape(), sb = b.shape();
+    return autograd::record(out, "sub", {a, b}, [sa, sb](const Tensor& g) {
+        return std::vector<Tensor>{sum_to(g, sa), sum_to(detail::map_unary(g, kernels::Neg{}, "sub"), sb)};
+    });
+}
+
+inline Tensor mul(const Tensor& a, const Tensor& b) {
+    Tensor out = detail::map_binary(a, b, kernels::Mul{}, "mul");
+    if (!autograd::any_requires_grad({a, b})) return out;
+    Tensor a_saved = detach(a), b_saved = detach(b);
+    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    return autograd::record(out, "mul", {a, b}, [=](const Tensor& g) {
+        Tensor ga, gb;
+        if (need_a) ga = sum_to(detail::map_binary(g, b_saved, kernels::Mul{}, "mul"), a_saved.shape());
+        if (need_b) gb = sum_to(detail::map_binary(g, a_saved, kernels::Mul{}, "mul"), b_saved.shape());
+        return std::vector<Tensor>{ga, gb};
+    });
+}
+
+inline Tensor div(const Tensor& a, const Tensor& b) {
+    Tensor out = detail::map_binary(a, b, kernels::Div{}, "div");
+    if (!autograd::any_requires_grad({a, b})) return out;
+    Tensor b_saved = detach(b), out_saved = detach(out);
+    const Shape sa = a.shape();
+    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    return autograd::record(out, "div", {a, b}, [=](const Tensor& g) {
+        Tensor ga, gb;
+        Tensor g_over_b = detail::map_binary(g, b_saved, kernels::Div{}, "div");
+        if (need_a) ga = sum_to(g_over_b, sa);
+        // d(a/b)/db = -(a/b)/b
+        if (need_b)
+            gb = sum_to(detail::map_unary(detail::map_binary(g_over_b, out_saved, kernels::Mul{}, "div"),
+                                          kernels::Neg{}, "div"),
+                        b_saved.shape());
+        return std::vector<Tensor>{ga, gb};
+    });
+}
+
+// ----- tensor–scalar arithmetic ---------------------------------------------
+
+inline Tensor add(const Tensor& x, double s) { return detail::unary_op(x, kernels::AddScalar{s}, "add_scalar"); }
+inline Tensor sub(const Tensor& x, double s) { return detail::unary_op(x, kernels::AddScalar{-s}, "sub_scalar"); }
+inline Tensor mul(const Tensor& x, double s) { return detail::unary_op(x, kernels::MulScalar{s}, "mul_scalar"); }
+inline Tensor div(const Tensor& x, double s) {
+    VGT_CHECK(s != 0.0, "div", "expected a non-zero scalar divisor, found 0");
+    return detail::unary_op(x, kernels::MulScalar{1.0 / s}, "div_scalar");
+}
+inline Tensor pow(const Tensor& x, double p) { return detail::unary_op(x, kernels::PowScalar{p}, "pow"); }
+inline Tensor square(const Tensor& x) { return mul(x, x); }
+
+// ----- functions -------------------------------------------------------------
+
+inline Tensor neg(const Tensor& x) { return detail::unary_op(x, kernels::Neg{}, "neg"); }
+inline Tensor exp(const Tensor& x) { return detail::unary_op(x, kernels::Exp{}, "exp"); }
+inline Tensor log(const Tensor& x) { return detail::unary_op(x, kernels::Log{}, "log"); }
+inline Tensor sqrt(const Tensor& x) { return detail::unary_op(x, kernels::Sqrt{}, "sqrt"); }
+inline Tensor rsqrt(const Tensor& x) { return detail::unary_op(x, kernels::Rsqrt{}, "rsqrt"); }
+inline Tensor sigmoid(const Tensor& x) { return detail::unary_op(x, kernels::Sigmoid{}, "sigmoid"); }
+inline Tensor tanh(const Tensor& x) { return detail::unary_op(x, kernels::Tanh{}, "tanh"); }
+inline Tensor relu(const Tensor& x) { return detail::unary_op(x, kernels::Relu{}, "relu"); }
+inline Tensor silu(const Tensor& x) { return detail::unary_op(x, kernels::Silu{}, "silu"); }
+inline Tensor gelu(const Tensor& x) { return detail::unary_op(x, kernels::Gelu{}, "gelu"); }
+inline Tensor abs(const Tensor& x) { return detail::unary_op(x, kernels::Abs{}, "abs"); }
+
+// ----- operators -------------------------------------------------------------
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+inline Tensor operator+(const Tensor& x, double s) { return add(x, s); }
+inline Tensor operator+(double s, const Tensor& x) { return add(x, s); }
+inline Tensor operator-(const Tensor& x, double s) { return sub(x, s); }
+inline Tensor operator-(double s, const Tensor& x) { return add(neg(x), s); }
+inline Tensor operator*(const Tensor& x, double s) { return mul(x, s); }
+inline Tensor operator*(double s, const Tensor& x) { return mul(x, s); }
+inline Tensor operator/(const Tensor& x, double s) { return div(x, s); }
+inline Tensor operator/(double s, const Tensor& x) { return detail::unary_op(x, kernels::ScalarDiv{s}, "scalar_div"); }
+
+}  // namespace vgt

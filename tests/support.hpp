@@ -1,0 +1,41 @@
+#pragma once
+// Helpers shared by the test files.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <vgt/vgt.hpp>
+
+namespace vgt::test {
+
+/// Uniform random float64 tensor in [low, high), reproducible from `seed`.
+inline Tensor random(const Shape& shape, std::uint64_t seed, double low = -1.0, double high = 1.0,
+                     DType dtype = DType::Float64) {
+    Generator gen(seed);
+    return rand(shape, gen, dtype, low, high);
+}
+
+/// Largest |a - b| / max(|b|, floor) over all elements.
+inline double max_relative_error(const Tensor& a, const Tensor& b, double floor = 1.0) {
+    REQUIRE(a.shape() == b.shape());
+    const auto va = a.to_vector<double>();
+    const auto vb = b.to_vector<double>();
+    double worst = 0;
+    for (std::size_t i = 0; i < va.size(); ++i)
+        worst = std::max(worst, std::abs(va[i] - vb[i]) / std::max(std::abs(vb[i]), floor));
+    return worst;
+}
+
+}  // namespace vgt::test
+
+/// Runs vgt::gradcheck and fails the test with its report on a mismatch.
+#define VGT_REQUIRE_GRADCHECK(fn, inputs, ...)                                  \
+    do {                                                                        \
+        const auto vgt_gc_result = ::vgt::gradcheck((fn), (inputs), ##__VA_ARGS__); \
+        INFO(vgt_gc_result.report);                                             \
+        CHECK(vgt_gc_result.passed);                                            \
+    } while (false)
