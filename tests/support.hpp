@@ -32,10 +32,12 @@ inline double max_relative_error(const Tensor& a, const Tensor& b, double floor 
 
 }  // namespace vgt::test
 
-/// Runs vgt::gradcheck and fails the test with its report on a mismatch.
-#define VGT_REQUIRE_GRADCHECK(fn, inputs, ...)                                  \
+/// Runs vgt::gradcheck(fn, inputs[, options]) and fails the test with its
+/// report on a mismatch. Variadic so that braced lists and lambdas with
+/// commas pass through the preprocessor intact.
+#define VGT_REQUIRE_GRADCHECK(...)                                              \
     do {                                                                        \
-        const auto vgt_gc_result = ::vgt::gradcheck((fn), (inputs), ##__VA_ARGS__); \
+        const auto vgt_gc_result = ::vgt::gradcheck(__VA_ARGS__);              \
         INFO(vgt_gc_result.report);                                             \
         CHECK(vgt_gc_result.passed);                                            \
     } while (false)

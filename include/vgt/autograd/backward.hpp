@@ -71,6 +71,9 @@ inline void backward(const Tensor& output, const Tensor& grad_output = {}) {
     Node* root = output.grad_fn().get();
     std::unordered_map<Node*, Tensor> grads;
     grads[root] = seed;
+    // Clearing a node's edges may drop the last owner of a child that the
+    // walk has yet to visit; the children live here until the walk ends.
+    std::vector<std::shared_ptr<Node>> visited_children;
     for (Node* node : autograd::detail::topological_order(root)) {
         auto found = grads.find(node);
         if (found == grads.end()) continue;
@@ -99,6 +102,8 @@ inline void backward(const Tensor& output, const Tensor& grad_output = {}) {
                 edge.leaf->grad = grad.impl();
             }
         }
+        for (Edge& edge : node->inputs)
+            if (edge.node) visited_children.push_back(std::move(edge.node));
         node->inputs.clear();
     }
 }
