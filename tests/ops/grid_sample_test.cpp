@@ -147,3 +147,13 @@ TEST_CASE("grid_sample and warp errors name the op and the shapes", "[ops][grid_
     CHECK_THROWS_WITH(warp(Tensor::zeros({3, 4, 5}), Tensor::zeros({3, 2, 4, 5})),
                       Catch::Contains("warp") && Catch::Contains("[3, 4, 5]"));
 }
+
+TEST_CASE("grid_sample reads padding for far-away and NaN coordinates", "[ops][grid_sample]") {
+    Tensor x = vgt::test::random({1, 2, 3, 4}, 31);
+    const double far = 1e30, nan = std::numeric_limits<double>::quiet_NaN();
+    Tensor grid = Tensor::from_vector(std::vector<double>{far, 0.0, -far, far, nan, 0.0, 0.0, nan}, {1, 2, 2, 2});
+    const auto zeros = grid_sample(x, grid).to_vector();
+    for (double v : zeros) CHECK(v == 0.0);
+    const auto border = grid_sample(x, grid, {GridPadding::Border, false}).to_vector();
+    for (double v : border) CHECK(std::isfinite(v));
+}

@@ -61,14 +61,20 @@ VGT_HOST_DEVICE GridCoordinate<T> grid_source_coordinate(T coord, std::int64_t s
         c.grad = T(size) / T(2);
     }
     if (padding == GridPadding::Border) {
-        // On or past a border the coordinate is constant, so its gradient is 0.
-        if (c.value <= T(0)) {
+        // On or past a border the coordinate is constant, so its gradient is
+        // 0. A NaN coordinate lands on pixel 0 rather than in an undefined cast.
+        if (!(c.value > T(0))) {
             c.value = T(0);
             c.grad = T(0);
         } else if (c.value >= T(size - 1)) {
             c.value = T(size - 1);
             c.grad = T(0);
         }
+    } else if (!(c.value > T(-2)) || c.value > T(size + 1)) {
+        // Far outside (or NaN): every tap reads padding. Pin the coordinate so
+        // that the conversion to an integer index stays defined.
+        c.value = T(-2);
+        c.grad = T(0);
     }
     return c;
 }
