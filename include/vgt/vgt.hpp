@@ -13,8 +13,24 @@
 #include "vgt/core/tensor.hpp"
 
 #include "vgt/autograd/node.hpp"
+
+#include "vgt/ops/conv.hpp"
+#include "vgt/ops/dropout.hpp"
 #include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/embedding.hpp"
+#include "vgt/ops/grid_sample.hpp"
+#include "vgt/ops/join.hpp"
+#include "vgt/ops/loss.hpp"
+#include "vgt/ops/matmul.hpp"
+#include "vgt/ops/norm.hpp"
+#include "vgt/ops/pad.hpp"
+#include "vgt/ops/pool.hpp"
 #include "vgt/ops/reduce.hpp"
+#include "vgt/ops/resample.hpp"
+#include "vgt/ops/softmax.hpp"
 #include "vgt/ops/view.hpp"
+
 #include "vgt/autograd/backward.hpp"
 #include "vgt/autograd/gradcheck.hpp"
+
+#include "vgt/io/npy.hpp"
