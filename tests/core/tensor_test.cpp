@@ -16,7 +16,7 @@ TEST_CASE("tensors have shapes, strides and a dtype", "[core]") {
     CHECK_THROWS_WITH(Tensor::zeros({1, 2, 3, 4, 5, 6, 7}), Catch::Contains("rank at most 6"));
 }
 
-TEST_CASE("views share storage; reshape of a non-contiguous tensor copies", "[core]") {
+TEST_CASE("views share storage, and reshape of a non-contiguous tensor copies", "[core]") {
     std::vector<float> values(24);
     for (int i = 0; i < 24; ++i) values[i] = static_cast<float>(i);
     Tensor t = Tensor::from_vector(values, {2, 3, 4});

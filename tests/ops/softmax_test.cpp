@@ -165,7 +165,7 @@ TEST_CASE("dropout's gradient uses the forward mask", "[ops][dropout][gradcheck]
     for (std::size_t i = 0; i < g.size(); ++i) CHECK(g[i] == (yv[i] == 0.0 ? 0.0 : 2.0));
 }
 
-TEST_CASE("dropout rejects probabilities outside [0, 1)", "[ops][dropout][errors]") {
+TEST_CASE("dropout rejects probabilities outside 0 <= p < 1", "[ops][dropout][errors]") {
     const Tensor x = Tensor::ones({2, 2});
     Generator gen(0);
     CHECK_THROWS_WITH(dropout(x, 1.0, gen), Catch::Contains("dropout") && Catch::Contains("[0, 1)") &&
