@@ -40,19 +40,30 @@ inline Generator& default_generator() {
 /// Restarts the default generator at (seed, 0).
 inline void manual_seed(std::uint64_t seed) { default_generator() = Generator(seed); }
 
-/// Uniform numbers in [low, high).
-inline Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::Float32, double low = 0.0,
-                   double high = 1.0) {
+namespace detail {
+/// A tensor whose element i is to_value(number first + i of the stream),
+/// where `number(seed, j)` draws from Philox and `first` advances `gen`.
+template <class Number, class ToValue>
+Tensor philox_tensor(const Shape& shape, Generator& gen, DType dtype, const char* op, Number number,
+                     ToValue to_value) {
     Tensor t = Tensor::empty(shape, dtype);
     const std::uint64_t first = gen.advance(static_cast<std::uint64_t>(t.numel()));
     const std::uint64_t seed = gen.seed();
-    dispatch_floating(dtype, "rand", [&]<class T>() {
+    dispatch_floating(dtype, op, [&]<class T>() {
         T* out = t.data<T>();
         parallel_for(t.numel(), [&](std::int64_t i) {
-            out[i] = static_cast<T>(low + (high - low) * philox_uniform(seed, first + static_cast<std::uint64_t>(i)));
+            out[i] = static_cast<T>(to_value(number(seed, first + static_cast<std::uint64_t>(i))));
         });
     });
     return t;
+}
+}  // namespace detail
+
+/// Uniform numbers in [low, high).
+inline Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::Float32, double low = 0.0,
+                   double high = 1.0) {
+    return detail::philox_tensor(shape, gen, dtype, "rand", philox_uniform,
+                                 [=](float u) { return low + (high - low) * u; });
 }
 inline Tensor rand(const Shape& shape, DType dtype = DType::Float32) {
     return rand(shape, default_generator(), dtype);
@@ -61,16 +72,8 @@ inline Tensor rand(const Shape& shape, DType dtype = DType::Float32) {
 /// Normal numbers with the given mean and standard deviation.
 inline Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::Float32, double mean = 0.0,
                     double stddev = 1.0) {
-    Tensor t = Tensor::empty(shape, dtype);
-    const std::uint64_t first = gen.advance(static_cast<std::uint64_t>(t.numel()));
-    const std::uint64_t seed = gen.seed();
-    dispatch_floating(dtype, "randn", [&]<class T>() {
-        T* out = t.data<T>();
-        parallel_for(t.numel(), [&](std::int64_t i) {
-            out[i] = static_cast<T>(mean + stddev * philox_normal(seed, first + static_cast<std::uint64_t>(i)));
-        });
-    });
-    return t;
+    return detail::philox_tensor(shape, gen, dtype, "randn", philox_normal,
+                                 [=](float z) { return mean + stddev * z; });
 }
 inline Tensor randn(const Shape& shape, DType dtype = DType::Float32) {
     return randn(shape, default_generator(), dtype);

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""Runs the operator benchmark of vgt (vgt_bench_ops) and of PyTorch
+(ops_torch.py) case by case, alternating the two so that whatever else the
+machine does falls on both alike, and prints the side-by-side table.
+
+    /usr/bin/python3 benchmarks/compare_ops.py --vgt-bin PATH [--case NAME]...
+        [--reps N] [--min-time SECONDS] [--warmup N] [--threads N]
+        [--rounds R] [--log-dir DIR] [--no-mkldnn]
+
+benchmarks/run-ops builds vgt_bench_ops and calls this script; see
+benchmarks/README.md for how to read the output.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEAK_CASE = "gemm_2048"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vgt-bin", required=True, help="the vgt_bench_ops executable")
+    p.add_argument("--vgt-flags", default="", help="compiler flags vgt_bench_ops was built with (for the report)")
+    p.add_argument("--torch-python", default=os.environ.get("VGT_TORCH_PYTHON", "/usr/bin/python3"),
+                   help="a Python with torch (default: Debian's /usr/bin/python3)")
+    p.add_argument("--case", action="append", default=[], help="case to compare (repeatable; default all)")
+    p.add_argument("--reps", type=int, default=7, help="at least this many timed repetitions per case and side")
+    p.add_argument("--min-time", type=float, default=1.0, help="repeat until the timed reps add up to this many seconds")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=2,
+                   help="run every case this many times per side, alternating which side goes first; "
+                        "the statistics pool all rounds")
+    p.add_argument("--log-dir", default=os.environ.get("VGT_LOG_DIR") or None,
+                   help="also write ops_bench.md and ops_bench.json here (default: $VGT_LOG_DIR)")
+    p.add_argument("--no-mkldnn", action="store_true", help="PyTorch convolutions without oneDNN")
+    args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("expected --rounds >= 1")
+    return args
+
+
+def run_lines(cmd):
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        sys.exit(f"compare_ops: {' '.join(cmd)} failed with exit status {done.returncode}")
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def side_programs(args):
+    """The command that starts each side, before any flag."""
+    torch_cmd = [args.torch_python, os.path.join(HERE, "ops_torch.py")]
+    if args.no_mkldnn:
+        torch_cmd.append("--no-mkldnn")
+    return {"vgt": [args.vgt_bin], "torch": torch_cmd}
+
+
+def check_same_cases(programs):
+    names = {side: run_lines(cmd + ["--list"]) for side, cmd in programs.items()}
+    if names["vgt"] != names["torch"]:
+        sys.exit(f"compare_ops: the two sides define different cases: vgt {names['vgt']}, torch {names['torch']}")
+    return names["vgt"]
+
+
+def pooled(records, key):
+    samples = [s for r in records if r[key] for s in r[key]["samples_ms"]]
+    if not samples:
+        return None
+    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "max_ms": max(samples),
+            "reps": len(samples)}
+
+
+def gflops(flops, stats):
+    return flops / (stats["median_ms"] * 1e6) if stats else None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average():
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def fmt_ms(stats):
+    return f"{stats['median_ms']:.2f}" if stats else "-"
+
+
+def fmt_range(stats):
+    return f"{stats['median_ms']:.2f} ({stats['min_ms']:.2f}–{stats['max_ms']:.2f})" if stats else "-"
+
+
+def fmt_ratio(a, b):
+    return f"{a['median_ms'] / b['median_ms']:.2f}" if a and b else "-"
+
+
+def fmt_rate(value):
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def fmt_percent(value, peak):
+    return f"{100 * value / peak:.0f}%" if value is not None else "-"
+
+
+def main(argv):
+    args = parse_args(argv)
+    programs = side_programs(args)
+    names = check_same_cases(programs)
+    timing = ["--reps", str(args.reps), "--min-time", str(args.min_time), "--warmup", str(args.warmup),
+              "--threads", str(args.threads)]
+    unknown = [c for c in args.case if c not in names]
+    if unknown:
+        sys.exit(f"compare_ops: unknown case(s) {', '.join(unknown)}; the cases are: {', '.join(names)}")
+    cases = [PEAK_CASE] + [c for c in (args.case or names) if c != PEAK_CASE]
+
+    load_before = load_average()
+    started = datetime.datetime.now().astimezone()
+    records = []  # every JSON record of every run, in run order
+    total = args.rounds * len(cases) * 2
+    for rnd in range(args.rounds):
+        order = ["vgt", "torch"] if rnd % 2 == 0 else ["torch", "vgt"]
+        for name in cases:
+            for side in order:
+                sys.stderr.write(f"[{len(records) + 1}/{total}] {side} {name}\n")
+                lines = run_lines(programs[side] + timing + ["--case", name, "--json"])
+                record = json.loads(lines[-1])
+                record["round"] = rnd
+                records.append(record)
+    load_after = load_average()
+
+    by = {(side, name): [r for r in records if r["framework"] == side and r["case"] == name]
+          for side in ("vgt", "torch") for name in cases}
+    for name in cases:
+        v, t = by[("vgt", name)][0], by[("torch", name)][0]
+        if v["flops"] != t["flops"] or v["description"] != t["description"]:
+            sys.exit(f"compare_ops: case {name} differs between the sides: vgt '{v['description']}' "
+                     f"({v['flops']} FLOPs), torch '{t['description']}' ({t['flops']} FLOPs)")
+
+    summary = {}
+    for (side, name), recs in by.items():
+        flops = recs[0]["flops"]
+        fwd, fwd_bwd = pooled(recs, "fwd"), pooled(recs, "fwd_bwd")
+        summary[(side, name)] = {"flops": flops, "fwd": fwd, "fwd_bwd": fwd_bwd,
+                                 "fwd_gflops": gflops(flops, fwd), "fwd_bwd_gflops": gflops(3 * flops, fwd_bwd)}
+    peak_vgt = summary[("vgt", PEAK_CASE)]["fwd_gflops"]
+    peak_torch = summary[("torch", PEAK_CASE)]["fwd_gflops"]
+    peak = max(peak_vgt, peak_torch)
+
+    vgt0, torch0 = by[("vgt", PEAK_CASE)][0], by[("torch", PEAK_CASE)][0]
+    out = []
+    out.append("# vgt vs PyTorch: matmul and convolution, forward and forward+backward")
+    out.append("")
+    out.append(f"- date: {started.isoformat(timespec='seconds')}")
+    out.append(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average before {load_before}, "
+               f"after {load_after}")
+    out.append(f"- threads: {args.threads} on both sides; float32; warm-up {args.warmup}, then at least "
+               f"{args.reps} reps and at least {args.min_time:g} s per case and side; {args.rounds} round(s), "
+               f"alternating vgt and PyTorch case by case")
+    out.append(f"- vgt: {vgt0['compiler']} {args.vgt_flags or '(flags not given)'}; Eigen SIMD: {vgt0['simd']}")
+    out.append(f"- PyTorch {torch0['torch']}: convolutions through "
+               f"{'oneDNN' if torch0['mkldnn'] else 'its own im2col + BLAS (oneDNN off)'}, matmul through BLAS; "
+               f"OMP_WAIT_POLICY={torch0.get('omp_wait_policy') or '(default)'}")
+    out.append(f"- GEMM peak (float32 2048x2048x2048, {args.threads} threads, median): "
+               f"vgt/Eigen {peak_vgt:.1f} GFLOP/s, PyTorch/BLAS {peak_torch:.1f} GFLOP/s -> "
+               f"peak = {peak:.1f} GFLOP/s")
+    busy = load_before.split()[0]
+    if busy != "n/a" and float(busy) > 0.5 * (os.cpu_count() or 1):
+        out.append(f"- WARNING: the machine was busy before the run (1-minute load {busy} on {os.cpu_count()} CPUs); "
+                   f"timings are unreliable, and stolen cores hurt the two sides unevenly")
+    out.append("")
+    out.append("## Details: median ms (min–max), GFLOP/s from the median (fwd+bwd counts 3x the forward FLOPs)")
+    out.append("")
+    out.append("| case | shapes | side | fwd ms | fwd GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | reps (fwd, fwd+bwd) |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name in cases:
+        for side in ("vgt", "torch"):
+            s = summary[(side, name)]
+            reps = f"{s['fwd']['reps']}, {s['fwd_bwd']['reps'] if s['fwd_bwd'] else '-'}"
+            out.append(f"| {name} | {by[(side, name)][0]['description']} | {side} | {fmt_range(s['fwd'])} | "
+                       f"{fmt_rate(s['fwd_gflops'])} | {fmt_range(s['fwd_bwd'])} | {fmt_rate(s['fwd_bwd_gflops'])} "
+                       f"| {reps} |")
+    out.append("")
+    out.append(f"## Summary: median ms; ratio = vgt / PyTorch (< 1: vgt is faster); "
+               f"peak = {peak:.1f} GFLOP/s; GFLOP/s and % of peak as fwd / fwd+bwd")
+    out.append("")
+    out.append("| case | vgt ms (fwd) | torch ms (fwd) | ratio | vgt ms (fwd+bwd) | torch ms (fwd+bwd) | ratio "
+               "| vgt GFLOP/s | % of peak |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in cases:
+        v, t = summary[("vgt", name)], summary[("torch", name)]
+        rates = f"{fmt_rate(v['fwd_gflops'])} / {fmt_rate(v['fwd_bwd_gflops'])}"
+        percents = f"{fmt_percent(v['fwd_gflops'], peak)} / {fmt_percent(v['fwd_bwd_gflops'], peak)}"
+        out.append(f"| {name} | {fmt_ms(v['fwd'])} | {fmt_ms(t['fwd'])} | {fmt_ratio(v['fwd'], t['fwd'])} | "
+                   f"{fmt_ms(v['fwd_bwd'])} | {fmt_ms(t['fwd_bwd'])} | {fmt_ratio(v['fwd_bwd'], t['fwd_bwd'])} | "
+                   f"{rates} | {percents} |")
+    report = "\n".join(out) + "\n"
+    sys.stdout.write(report)
+
+    if args.log_dir:
+        os.makedirs(args.log_dir, exist_ok=True)
+        with open(os.path.join(args.log_dir, "ops_bench.md"), "w") as f:
+            f.write(report)
+        meta = {"date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cpus": os.cpu_count(),
+                "load_before": load_before, "load_after": load_after, "threads": args.threads,
+                "reps": args.reps, "min_time_s": args.min_time, "warmup": args.warmup, "rounds": args.rounds,
+                "vgt_flags": args.vgt_flags, "peak_gflops": {"vgt": peak_vgt, "torch": peak_torch, "peak": peak}}
+        with open(os.path.join(args.log_dir, "ops_bench.json"), "w") as f:
+            json.dump({"meta": meta, "records": records}, f, indent=1)
+            f.write("\n")
+        sys.stderr.write(f"compare_ops: wrote ops_bench.md and ops_bench.json to {args.log_dir}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
