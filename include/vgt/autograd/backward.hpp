@@ -27,7 +27,8 @@ inline std::vector<Node*> topological_order(Node* root) {
     std::unordered_set<Node*> visited;
     // Iterative depth-first search: deep graphs (long sequences) must not
     // overflow the stack.
-    std::vector<std::pair<Node*, std::size_t>> stack{{root, 0}};
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    stack.emplace_back(root, 0);
     visited.insert(root);
     while (!stack.empty()) {
         auto& [node, next] = stack.back();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <new>
 
+#include "vgt/core/cuda_error.hpp"
 #include "vgt/core/device.hpp"
 #include "vgt/core/error.hpp"
 
@@ -18,12 +19,28 @@ inline constexpr std::size_t kStorageAlignment = 64;
 class Storage {
 public:
     Storage(std::size_t bytes, Device device) : bytes_(bytes), device_(device) {
-        VGT_CHECK(device.is_cpu(), "Storage", "expected a CPU device (this build has no CUDA allocator), found {}",
-                  device.str());
         // Allocate at least one byte so that empty tensors still have a valid pointer.
-        data_ = ::operator new(bytes == 0 ? 1 : bytes, std::align_val_t{kStorageAlignment});
+        const std::size_t size = bytes == 0 ? 1 : bytes;
+        if (device.is_cpu()) {
+            data_ = ::operator new(size, std::align_val_t{kStorageAlignment});
+            return;
+        }
+#if defined(VGT_WITH_CUDA)
+        VGT_CUDA_CHECK(cudaSetDevice(device.index));
+        VGT_CUDA_CHECK(cudaMalloc(&data_, size));
+#else
+        fail("Storage", "expected a CPU device (this build has no CUDA backend), found {}", device.str());
+#endif
     }
-    ~Storage() { ::operator delete(data_, std::align_val_t{kStorageAlignment}); }
+    ~Storage() {
+        if (device_.is_cpu()) {
+            ::operator delete(data_, std::align_val_t{kStorageAlignment});
+            return;
+        }
+#if defined(VGT_WITH_CUDA)
+        cudaFree(data_);  // a destructor cannot report; the pointer came from cudaMalloc
+#endif
+    }
 
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;

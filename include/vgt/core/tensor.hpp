@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "vgt/core/cuda_error.hpp"
 #include "vgt/core/device.hpp"
 #include "vgt/core/dtype.hpp"
 #include "vgt/core/error.hpp"
@@ -58,7 +59,13 @@ public:
     }
     static Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu()) {
         Tensor t = empty(shape, dtype, device);
-        std::memset(t.raw_data(), 0, t.nbytes());
+        if (device.is_cpu()) {
+            std::memset(t.raw_data(), 0, t.nbytes());
+        } else {
+#if defined(VGT_WITH_CUDA)
+            VGT_CUDA_CHECK(cudaMemset(t.raw_data(), 0, t.nbytes()));
+#endif
+        }
         return t;
     }
     static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32,
@@ -129,6 +136,7 @@ public:
     /// The value of a one-element tensor, converted to T.
     template <class T = double>
     T item() const {
+        require_cpu("Tensor::item");
         VGT_CHECK(numel() == 1, "Tensor::item", "expected a tensor with one element, found shape {}", shape());
         return static_cast<T>(read_as_double(raw_data(), dtype()));
     }
@@ -136,6 +144,7 @@ public:
     /// Every element in row-major order, converted to T.
     template <class T = double>
     std::vector<T> to_vector() const {
+        require_cpu("Tensor::to_vector");
         std::vector<T> out;
         out.reserve(static_cast<std::size_t>(numel()));
         for_each_offset([&](std::int64_t off) {
@@ -147,6 +156,7 @@ public:
 
     /// Sets every element (of this view) to `value`; records nothing.
     Tensor& fill_(double value) {
+        require_cpu("Tensor::fill_");
         char* base = static_cast<char*>(checked()->storage->data());
         const DType dt = dtype();
         for_each_offset([&](std::int64_t off) { write_from_double(base + off * dtype_size(dt), dt, value); });
@@ -210,6 +220,11 @@ public:
     std::string str() const;
 
 private:
+    void require_cpu(std::string_view op) const {
+        VGT_CHECK(device().is_cpu(), op, "expected a CPU tensor, found one on {} (copy it with to(x, Device::cpu()))",
+                  device().str());
+    }
+
     TensorImpl* checked() const {
         if (!impl_) throw Error("Tensor: expected a defined tensor, found an empty handle");
         return impl_.get();

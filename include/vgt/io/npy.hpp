@@ -387,7 +387,7 @@ inline Tensor read_npy(const std::string& path) {
     std::fclose(file);
     VGT_CHECK(!failed, "read_npy", "'{}': expected a readable .npy file, found a read error ({})", path,
               detail::errno_text(err));
-    return parse_npy(bytes, path);
+    return parse_npy(std::span<const std::byte>(bytes.data(), bytes.size()), path);
 }
 
 /// Writes `t` as a .npy file. The bytes go to a temporary file beside `path`
