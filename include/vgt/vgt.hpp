@@ -15,6 +15,7 @@
 #include "vgt/autograd/node.hpp"
 
 #include "vgt/ops/conv.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/dropout.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/embedding.hpp"

@@ -12,8 +12,12 @@
 #define VGT_CUDA_CHECK(call)                                                                               \
     do {                                                                                                   \
         const cudaError_t vgt_cuda_status = (call);                                                        \
-        if (vgt_cuda_status != cudaSuccess)                                                                \
+        if (vgt_cuda_status != cudaSuccess) {                                                              \
+            /* Clear the runtime's last-error slot so that a later launch check */                        \
+            /* does not report this failure again. */                                                      \
+            (void)cudaGetLastError();                                                                      \
             ::vgt::fail(#call, "expected cudaSuccess, found {} ({})", cudaGetErrorName(vgt_cuda_status), \
                         cudaGetErrorString(vgt_cuda_status));                                            \
+        }                                                                                                  \
     } while (false)
 #endif
