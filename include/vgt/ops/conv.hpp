@@ -323,31 +323,56 @@ template <class T>
 using ConstConvMatrix = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
                                    Eigen::Unaligned, Eigen::OuterStride<>>;
 
+/// The column matrix of one task — a (batch item, group, tile of output
+/// positions) triple — for the GEMMs of the forward pass and of the weight
+/// gradient: the input itself for a pointwise conv, else its im2col in a
+/// buffer owned by this object (one per thread).
+template <int D, class T>
+class ConvTaskColumns {
+public:
+    struct Task {
+        std::int64_t n, g, p0, cols;
+        const T* columns;  // [rows, cols] with row stride `column_stride`
+        std::int64_t column_stride;
+    };
+
+    ConvTaskColumns(const ConvGeometry<D>& geo, const ConvTiling& tiling, const ConvTaps<D>& taps)
+        : geo_(geo), tiling_(tiling), taps_(taps), pointwise_(geo.pointwise()),
+          col_(pointwise_ ? 0 : static_cast<std::size_t>(geo.col_rows() * tiling.cols)) {}
+
+    Task unfold(const T* x, std::int64_t task) {
+        const std::int64_t ng = task / tiling_.count, n = ng / geo_.groups, g = ng % geo_.groups;
+        const std::int64_t p0 = (task % tiling_.count) * tiling_.cols;
+        const std::int64_t p1 = std::min(geo_.out_size, p0 + tiling_.cols), cols = p1 - p0;
+        const T* xg = x + (n * geo_.in_channels + g * geo_.in_per_group()) * geo_.in_size;
+        if (pointwise_) return {n, g, p0, cols, xg + p0, geo_.in_size};
+        tile_.plan(geo_, p0, p1);
+        im2col(geo_, taps_, tile_, xg, 0, geo_.in_per_group(), cols, col_.data());
+        return {n, g, p0, cols, col_.data(), cols};
+    }
+
+private:
+    const ConvGeometry<D>& geo_;
+    const ConvTiling& tiling_;
+    const ConvTaps<D>& taps_;
+    bool pointwise_;
+    std::vector<T> col_;
+    ConvTileRows<D> tile_;
+};
+
 /// y = weight ⊛ x (+ bias); x, weight contiguous; bias may be null.
 template <int D, class T>
 void conv_forward(const ConvGeometry<D>& geo, const T* x, const T* w, const T* bias, T* y) {
-    const std::int64_t groups = geo.groups, cin = geo.in_per_group(), cout = geo.out_per_group();
+    const std::int64_t groups = geo.groups, cout = geo.out_per_group();
     const std::int64_t rows = geo.col_rows(), positions = geo.out_size;
     const bool pointwise = geo.pointwise();
     const ConvTiling tiling = conv_tiling(positions, pointwise ? 0 : rows, geo.batch * groups);
     const std::int64_t tasks = geo.batch * groups * tiling.count;
     const ConvTaps<D> taps(geo);
     run_conv_slots(tasks, conv_slots(tasks), [&](std::int64_t, std::int64_t lo, std::int64_t hi) {
-        std::vector<T> col(pointwise ? 0 : static_cast<std::size_t>(rows * tiling.cols));
-        ConvTileRows<D> tile;
+        ConvTaskColumns<D, T> task_columns(geo, tiling, taps);
         for (std::int64_t task = lo; task < hi; ++task) {
-            const std::int64_t ng = task / tiling.count, n = ng / groups, g = ng % groups;
-            const std::int64_t p0 = (task % tiling.count) * tiling.cols;
-            const std::int64_t p1 = std::min(positions, p0 + tiling.cols), cols = p1 - p0;
-            const T* xg = x + (n * geo.in_channels + g * cin) * geo.in_size;
-            const T* columns = xg + p0;
-            std::int64_t column_stride = geo.in_size;
-            if (!pointwise) {
-                tile.plan(geo, p0, p1);
-                im2col(geo, taps, tile, xg, 0, cin, cols, col.data());
-                columns = col.data();
-                column_stride = cols;
-            }
+            const auto [n, g, p0, cols, columns, column_stride] = task_columns.unfold(x, task);
             const ConstConvMatrix<T> wg(w + g * cout * rows, cout, rows, Eigen::OuterStride<>(rows));
             const ConstConvMatrix<T> cm(columns, rows, cols, Eigen::OuterStride<>(column_stride));
             ConvMatrix<T> out(y + (n * geo.out_channels + g * cout) * positions + p0, cout, cols,
@@ -413,7 +438,7 @@ void conv_grad_input(const ConvGeometry<D>& geo, const T* w, const T* gy, T* gx)
 /// the copies are added in slot order.
 template <int D, class T>
 void conv_grad_weight(const ConvGeometry<D>& geo, const T* x, const T* gy, T* gw) {
-    const std::int64_t groups = geo.groups, cin = geo.in_per_group(), cout = geo.out_per_group();
+    const std::int64_t groups = geo.groups, cout = geo.out_per_group();
     const std::int64_t rows = geo.col_rows(), positions = geo.out_size;
     const std::int64_t weight_size = geo.out_channels * rows;
     const bool pointwise = geo.pointwise();
@@ -429,21 +454,9 @@ void conv_grad_weight(const ConvGeometry<D>& geo, const T* x, const T* gy, T* gw
             partials[slot - 1].assign(static_cast<std::size_t>(weight_size), T(0));
             sum = partials[slot - 1].data();
         }
-        std::vector<T> col(pointwise ? 0 : static_cast<std::size_t>(rows * tiling.cols));
-        ConvTileRows<D> tile;
+        ConvTaskColumns<D, T> task_columns(geo, tiling, taps);
         for (std::int64_t task = lo; task < hi; ++task) {
-            const std::int64_t ng = task / tiling.count, n = ng / groups, g = ng % groups;
-            const std::int64_t p0 = (task % tiling.count) * tiling.cols;
-            const std::int64_t p1 = std::min(positions, p0 + tiling.cols), cols = p1 - p0;
-            const T* xg = x + (n * geo.in_channels + g * cin) * geo.in_size;
-            const T* columns = xg + p0;
-            std::int64_t column_stride = geo.in_size;
-            if (!pointwise) {
-                tile.plan(geo, p0, p1);
-                im2col(geo, taps, tile, xg, 0, cin, cols, col.data());
-                columns = col.data();
-                column_stride = cols;
-            }
+            const auto [n, g, p0, cols, columns, column_stride] = task_columns.unfold(x, task);
             const ConstConvMatrix<T> gm(gy + (n * geo.out_channels + g * cout) * positions + p0, cout, cols,
                                         Eigen::OuterStride<>(positions));
             const ConstConvMatrix<T> cm(columns, rows, cols, Eigen::OuterStride<>(column_stride));
