@@ -58,6 +58,10 @@ TEST_CASE("tensors travel to the GPU and back unchanged", "[gpu]") {
     CHECK(to(Tensor::zeros({1000}, DType::Float32, Device::cuda(0)), Device::cpu()).to_vector<float>() ==
           std::vector<float>(1000, 0.0f));
     CHECK_THROWS_WITH(on_gpu.to_vector<float>(), Catch::Contains("cuda:0"));
+    // CPU kernels refuse device memory rather than read it.
+    CHECK_THROWS_WITH(exp(on_gpu), Catch::Contains("exp") && Catch::Contains("cuda:0"));
+    CHECK_THROWS_WITH(conv1d(on_gpu, on_gpu), Catch::Contains("conv1d") && Catch::Contains("cuda:0"));
+    CHECK_THROWS_WITH(concat({on_gpu, on_gpu}, 0), Catch::Contains("cuda:0"));
     CHECK_THROWS_WITH(Tensor::empty({1}, DType::Float32, Device::cuda(99)), Catch::Contains("cudaSetDevice"));
 }
 

@@ -2,9 +2,11 @@
 // Turning a runtime DType into a compile-time element type.
 
 #include <string_view>
+#include <utility>
 
 #include "vgt/core/dtype.hpp"
 #include "vgt/core/error.hpp"
+#include "vgt/core/tensor.hpp"
 
 namespace vgt {
 
@@ -17,6 +19,17 @@ decltype(auto) dispatch_floating(DType dtype, std::string_view op, F&& f) {
         case DType::Float64: return f.template operator()<double>();
         default: fail(op, "expected a float32 or float64 CPU tensor, found {}", dtype_name(dtype));
     }
+}
+
+/// dispatch_floating on a tensor's dtype, after checking that the tensor is
+/// on the CPU: the CPU kernels would otherwise read device memory.
+template <class F>
+decltype(auto) dispatch_floating(const Tensor& t, std::string_view op, F&& f) {
+    VGT_CHECK(t.device().is_cpu(), op,
+              "expected a CPU tensor, found one on {} (operations on CUDA tensors need the CUDA backend; copy with "
+              "to(x, Device::cpu()))",
+              t.device().str());
+    return dispatch_floating(t.dtype(), op, std::forward<F>(f));
 }
 
 /// As dispatch_floating, for the integer index types (int64, uint8).

@@ -499,7 +499,7 @@ Tensor conv_nd(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
     Shape out_shape{geo.batch, geo.out_channels};
     for (int d = 0; d < D; ++d) out_shape.push_back(geo.out[d]);
     Tensor y = Tensor::empty(out_shape, x.dtype());
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         conv_forward<D, T>(geo, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>());
     });
     if (!autograd::any_requires_grad({x, weight, bias})) return y;
@@ -513,7 +513,7 @@ Tensor conv_nd(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
     return autograd::record(y, op, {x, weight, bias}, [=](const Tensor& grad) {
         const Tensor g = contiguous_data(grad);
         Tensor gx, gw, gb;
-        dispatch_floating(g.dtype(), op, [&]<class T>() {
+        dispatch_floating(g, op, [&]<class T>() {
             if (need_x) {
                 gx = Tensor::empty(x_shape, g.dtype());
                 conv_grad_input<D, T>(geo, w_saved.data<T>(), g.data<T>(), gx.data<T>());

@@ -46,7 +46,7 @@ inline Tensor dropout(const Tensor& x, double p, Generator& gen, bool training =
     const double scale = 1.0 / (1.0 - p);
     Tensor mask = Tensor::empty(x.shape(), DType::UInt8, x.device());
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         const T* px = xc.data<T>();
         T* po = out.data<T>();
         std::uint8_t* pm = mask.data<std::uint8_t>();
@@ -61,7 +61,7 @@ inline Tensor dropout(const Tensor& x, double p, Generator& gen, bool training =
     return autograd::record(out, op, {x}, [mask, scale](const Tensor& g) {
         const Tensor gc = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(gc.shape(), gc.dtype(), gc.device());
-        dispatch_floating(gc.dtype(), "dropout", [&]<class T>() {
+        dispatch_floating(gc, "dropout", [&]<class T>() {
             const T* pg = gc.data<T>();
             const std::uint8_t* pm = mask.data<std::uint8_t>();
             T* po = grad.data<T>();

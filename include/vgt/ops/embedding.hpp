@@ -35,7 +35,7 @@ inline Tensor embedding(const Tensor& weight, const Tensor& indices) {
     out_shape.push_back(dim);
     Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
     const Tensor w = detail::contiguous_data(weight);
-    dispatch_floating(w.dtype(), op, [&]<class T>() {
+    dispatch_floating(w, op, [&]<class T>() {
         const T* pw = w.data<T>();
         T* po = out.data<T>();
         parallel_for(count, [&](std::int64_t i) {

@@ -221,7 +221,7 @@ inline Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleO
     const Tensor in = detail::contiguous_data(x);
     const Tensor points = detail::contiguous_data(grid);
     Tensor out = Tensor::empty(Shape{n, geometry.c, geometry.ho, geometry.wo}, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "grid_sample", [&]<class T>() {
+    dispatch_floating(x, "grid_sample", [&]<class T>() {
         const kernels::GridSampleForward<T> body{in.data<T>(), points.data<T>(), out.data<T>(), geometry};
         parallel_for(n * geometry.ho * geometry.wo, body, 256);
     });
@@ -235,7 +235,7 @@ inline Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleO
     return autograd::record(out, "grid_sample", {x, grid}, [=](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad_x, grad_grid;
-        dispatch_floating(go.dtype(), "grid_sample", [&]<class T>() {
+        dispatch_floating(go, "grid_sample", [&]<class T>() {
             if (need_x) {
                 grad_x = Tensor::empty(x_shape, go.dtype(), go.device());
                 const kernels::GridSampleBackwardInput<T> body{grid_saved.data<T>(), go.data<T>(), grad_x.data<T>(),

@@ -60,7 +60,7 @@ inline Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduc
     const Tensor t = detail::contiguous_data(target);
     const std::int64_t n = p.numel();
     Tensor out = Tensor::empty(reduction == Reduction::None ? p.shape() : Shape{}, p.dtype(), p.device());
-    dispatch_floating(p.dtype(), op, [&]<class T>() {
+    dispatch_floating(p, op, [&]<class T>() {
         const T* pp = p.data<T>();
         const T* pt = t.data<T>();
         T* po = out.data<T>();
@@ -91,7 +91,7 @@ inline Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduc
         if (need_pred) gp = Tensor::empty(p_saved.shape(), p_saved.dtype(), p_saved.device());
         if (need_target) gt = Tensor::empty(t_saved.shape(), t_saved.dtype(), t_saved.device());
         const Tensor gc = detail::contiguous_data(g);
-        dispatch_floating(p_saved.dtype(), op, [&]<class T>() {
+        dispatch_floating(p_saved, op, [&]<class T>() {
             detail::ReductionGrad<T> rg;
             if (reduction == Reduction::None) rg.per_element = gc.data<T>();
             else if (reduction == Reduction::Sum) rg.factor = gc.data<T>()[0];
@@ -142,7 +142,7 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& labels, std::int
 
     const Tensor log_probs = detail::softmax_forward(detail::contiguous_data(logits), layout, true, op);
     Tensor out = Tensor::empty(reduction == Reduction::None ? label_shape : Shape{}, logits.dtype(), logits.device());
-    dispatch_floating(logits.dtype(), op, [&]<class T>() {
+    dispatch_floating(logits, op, [&]<class T>() {
         const T* lp = log_probs.data<T>();
         T* po = out.data<T>();
         if (reduction == Reduction::None) {
@@ -164,7 +164,7 @@ inline Tensor cross_entropy(const Tensor& logits, const Tensor& labels, std::int
         // d loss_i / d logits = (softmax − one_hot(label_i)) · upstream_i
         Tensor grad = Tensor::empty(lp_saved.shape(), lp_saved.dtype(), lp_saved.device());
         const Tensor gc = detail::contiguous_data(g);
-        dispatch_floating(grad.dtype(), op, [&]<class T>() {
+        dispatch_floating(grad, op, [&]<class T>() {
             detail::ReductionGrad<T> rg;
             if (reduction == Reduction::None) rg.per_element = gc.data<T>();
             else if (reduction == Reduction::Sum) rg.factor = gc.data<T>()[0];

@@ -17,7 +17,7 @@ namespace vgt::detail {
 template <class F>
 Tensor map_unary(const Tensor& x, F f, std::string_view op) {
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         const T* in = x.data<T>();
         T* o = out.data<T>();
         strided_loop<2>(x.shape(), {out.strides(), x.strides()},
@@ -42,7 +42,7 @@ Tensor map_binary(const Tensor& a, const Tensor& b, F f, std::string_view op) {
               dtype_name(b.dtype()));
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
     Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-    dispatch_floating(a.dtype(), op, [&]<class T>() {
+    dispatch_floating(a, op, [&]<class T>() {
         const T* pa0 = a.data<T>();
         const T* pb0 = b.data<T>();
         T* o = out.data<T>();
@@ -72,7 +72,7 @@ Tensor map_ternary(const Tensor& a, const Tensor& b, const Tensor& c, F f, std::
     VGT_CHECK(a.shape() == b.shape() && a.shape() == c.shape(), op, "expected equal shapes, found {}, {} and {}",
               a.shape(), b.shape(), c.shape());
     Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-    dispatch_floating(a.dtype(), op, [&]<class T>() {
+    dispatch_floating(a, op, [&]<class T>() {
         const T* pa0 = a.data<T>();
         const T* pb0 = b.data<T>();
         const T* pc0 = c.data<T>();

@@ -97,7 +97,7 @@ inline Tensor matmul_forward(const Tensor& a, const Tensor& b, std::string_view 
     const MatrixLayout lb = matrix_layout(b_batch == batch ? b : contiguous_data(expand(detach(b), b_full)));
     Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
     const std::int64_t batches = batch.numel();
-    dispatch_floating(a.dtype(), op, [&]<class T>() {
+    dispatch_floating(a, op, [&]<class T>() {
         const T* pa = la.data.template data<T>();
         const T* pb = lb.data.template data<T>();
         T* pc = out.data<T>();

@@ -162,7 +162,7 @@ inline NormResult normalize_rows(const Tensor& x, const NormLayout& layout, cons
     r.mean = Tensor::empty(Shape{layout.rows}, DType::Float64, x.device());
     r.rstd = Tensor::empty(Shape{layout.rows}, DType::Float64, x.device());
     if (layout.row_size() == 0) return r;
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         const T* px = x.data<T>();
         T* py = r.out.data<T>();
         double* pm = r.mean.data<double>();
@@ -190,7 +190,7 @@ inline std::vector<Tensor> normalize_rows_backward(const Tensor& x, const Tensor
     if (need_w) dw = Tensor::zeros(Shape{layout.channels()}, x.dtype(), x.device());
     if (need_b) db = Tensor::zeros(Shape{layout.channels()}, x.dtype(), x.device());
     if (layout.row_size() == 0 || layout.rows == 0) return {dx, dw, db};
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         const T* px = x.data<T>();
         const T* pg = g.data<T>();
         const double* pm = mean.data<double>();

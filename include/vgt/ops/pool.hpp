@@ -126,7 +126,7 @@ inline Tensor avg_pool(const Tensor& x, const std::vector<std::int64_t>& kernel,
 
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "avg_pool", [&]<class T>() {
+    dispatch_floating(x, "avg_pool", [&]<class T>() {
         const kernels::AvgPool<T> body{in.data<T>(), out.data<T>(), geometry};
         parallel_for(out.numel(), body, 1024);
     });
@@ -135,7 +135,7 @@ inline Tensor avg_pool(const Tensor& x, const std::vector<std::int64_t>& kernel,
     return autograd::record(out, "avg_pool", {x}, [in_shape, geometry](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(in_shape, go.dtype(), go.device());
-        dispatch_floating(go.dtype(), "avg_pool", [&]<class T>() {
+        dispatch_floating(go, "avg_pool", [&]<class T>() {
             const kernels::AvgPoolBackward<T> body{go.data<T>(), grad.data<T>(), geometry};
             parallel_for(grad.numel(), body, 1024);
         });

@@ -94,7 +94,7 @@ inline Tensor sum(const Tensor& x, const std::vector<int>& dims = {}, bool keepd
     const auto rdims = detail::reduction_dims(x, dims, "sum");
     const auto layout = detail::reduction_layout(x, rdims);
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "sum", [&]<class T>() {
+    dispatch_floating(x, "sum", [&]<class T>() {
         const T* in = layout.rows.data<T>();
         T* o = out.data<T>();
         const std::int64_t inner = layout.rows.size(1);
@@ -158,7 +158,7 @@ inline Tensor argmax(const Tensor& x, int dim, bool keepdim = false) {
     VGT_CHECK(x.size(d) > 0, "argmax", "expected a non-empty dimension {}, found shape {}", d, x.shape());
     const auto layout = detail::reduction_layout(x, {d});
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, DType::Int64, x.device());
-    dispatch_floating(x.dtype(), "argmax", [&]<class T>() {
+    dispatch_floating(x, "argmax", [&]<class T>() {
         const T* in = layout.rows.data<T>();
         std::int64_t* o = out.data<std::int64_t>();
         const std::int64_t inner = layout.rows.size(1);
@@ -179,7 +179,7 @@ inline Tensor max(const Tensor& x, int dim, bool keepdim = false) {
     Tensor index = argmax(x, d, true);
     const auto layout = detail::reduction_layout(x, {d});
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "max", [&]<class T>() {
+    dispatch_floating(x, "max", [&]<class T>() {
         const T* in = layout.rows.data<T>();
         const std::int64_t* idx = index.data<std::int64_t>();
         T* o = out.data<T>();

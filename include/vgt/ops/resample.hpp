@@ -187,7 +187,7 @@ inline Tensor upsample_nearest(const Tensor& x, const std::vector<std::int64_t>&
 
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "upsample_nearest", [&]<class T>() {
+    dispatch_floating(x, "upsample_nearest", [&]<class T>() {
         const kernels::UpsampleNearest<T> body{in.data<T>(), out.data<T>(), ext[0], ext[1], ext[2],
                                                fac[0],       fac[1],         fac[2]};
         parallel_for(out.numel(), body);
@@ -197,7 +197,7 @@ inline Tensor upsample_nearest(const Tensor& x, const std::vector<std::int64_t>&
     return autograd::record(out, "upsample_nearest", {x}, [in_shape, ext, fac](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(in_shape, go.dtype(), go.device());
-        dispatch_floating(go.dtype(), "upsample_nearest", [&]<class T>() {
+        dispatch_floating(go, "upsample_nearest", [&]<class T>() {
             const kernels::UpsampleNearestBackward<T> body{go.data<T>(), grad.data<T>(), ext[0], ext[1], ext[2],
                                                            fac[0],       fac[1],         fac[2]};
             parallel_for(grad.numel(), body, 512);
@@ -225,7 +225,7 @@ inline Tensor upsample_bilinear(const Tensor& x, std::int64_t out_h, std::int64_
 
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
-    dispatch_floating(x.dtype(), "upsample_bilinear", [&]<class T>() {
+    dispatch_floating(x, "upsample_bilinear", [&]<class T>() {
         std::vector<kernels::LinearTap<T>> rows(static_cast<std::size_t>(out_h)), cols(static_cast<std::size_t>(out_w));
         for (std::int64_t y = 0; y < out_h; ++y) rows[y] = kernels::linear_tap<T>(y, h, out_h, align_corners);
         for (std::int64_t c = 0; c < out_w; ++c) cols[c] = kernels::linear_tap<T>(c, w, out_w, align_corners);
@@ -238,7 +238,7 @@ inline Tensor upsample_bilinear(const Tensor& x, std::int64_t out_h, std::int64_
     return autograd::record(out, "upsample_bilinear", {x}, [=](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(in_shape, go.dtype(), go.device());
-        dispatch_floating(go.dtype(), "upsample_bilinear", [&]<class T>() {
+        dispatch_floating(go, "upsample_bilinear", [&]<class T>() {
             std::vector<kernels::LinearTap<T>> rows(static_cast<std::size_t>(out_h)),
                 cols(static_cast<std::size_t>(out_w));
             for (std::int64_t y = 0; y < out_h; ++y) rows[y] = kernels::linear_tap<T>(y, h, out_h, align_corners);

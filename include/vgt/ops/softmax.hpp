@@ -170,7 +170,7 @@ void for_each_contiguous_line(std::int64_t lines, std::int64_t extent, F&& f) {
 /// softmax / log-softmax of contiguous `x` along a layout, into a new tensor. Records nothing.
 inline Tensor softmax_forward(const Tensor& x, const DimLayout& layout, bool log, std::string_view op) {
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-    dispatch_floating(x.dtype(), op, [&]<class T>() {
+    dispatch_floating(x, op, [&]<class T>() {
         const T* in = x.data<T>();
         T* o = out.data<T>();
         const std::int64_t n = layout.extent;
@@ -201,7 +201,7 @@ inline Tensor softmax_forward(const Tensor& x, const DimLayout& layout, bool log
 inline Tensor softmax_backward(const Tensor& y, const Tensor& g, const DimLayout& layout, bool log,
                                std::string_view op) {
     Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-    dispatch_floating(y.dtype(), op, [&]<class T>() {
+    dispatch_floating(y, op, [&]<class T>() {
         const T* py = y.data<T>();
         const T* pg = g.data<T>();
         T* o = dx.data<T>();

@@ -20,6 +20,9 @@ namespace detail {
 
 /// Copies src into dst element by element; shapes must match, strides may differ.
 inline void copy_strided(const Tensor& dst, const Tensor& src) {
+    VGT_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "copy",
+              "expected CPU tensors (CUDA copies go through to(x, device)), found {} and {}", dst.device().str(),
+              src.device().str());
     VGT_CHECK(dst.shape() == src.shape(), "copy", "expected equal shapes, found {} and {}", dst.shape(), src.shape());
     VGT_CHECK(dst.dtype() == src.dtype(), "copy", "expected equal dtypes, found {} and {}", dtype_name(dst.dtype()),
               dtype_name(src.dtype()));
@@ -204,6 +207,7 @@ inline Tensor detach(const Tensor& x) { return x.alias(x.shape(), x.strides(), x
 
 namespace detail {
 inline Tensor convert_dtype(const Tensor& x, DType dtype) {
+    VGT_CHECK(x.device().is_cpu(), "to", "expected a CPU tensor to convert, found one on {}", x.device().str());
     Tensor src = contiguous_data(x);
     Tensor out = Tensor::empty(x.shape(), dtype, x.device());
     auto convert = [&]<class From>() {
