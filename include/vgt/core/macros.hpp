@@ -8,5 +8,3 @@
 #else
 #define VGT_HOST_DEVICE
 #endif
-
-#define VGT_INLINE inline
