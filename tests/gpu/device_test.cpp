@@ -119,3 +119,19 @@ TEST_CASE("point-wise kernel bodies give the CPU's results on the GPU", "[gpu][e
         CHECK(vgt::test::max_relative_error(to(out, Device::cpu()), cpu_op(x)) <= tolerance);
     }
 }
+
+TEST_CASE("freed device memory is reused, and the allocator's stats follow", "[gpu][memory]") {
+    require_device();
+    const AllocatorStats before = memory_stats(Device::cuda(0));
+    for (int step = 0; step < 50; ++step) {
+        Tensor a = Tensor::zeros({256, 1024}, DType::Float32, Device::cuda(0));  // 1 MiB
+        Tensor b = Tensor::zeros({1000}, DType::Float32, Device::cuda(0));
+        const AllocatorStats during = memory_stats(Device::cuda(0));
+        REQUIRE(during.bytes_in_use >= before.bytes_in_use + (std::size_t{1} << 20) + 4000);
+    }
+    const AllocatorStats after = memory_stats(Device::cuda(0));
+    CHECK(after.raw_allocations - before.raw_allocations <= 2);  // the first step's two blocks at most
+    CHECK(after.reuses - before.reuses >= 98);
+    CHECK(after.bytes_in_use == before.bytes_in_use);
+    CHECK(after.peak_bytes_in_use >= before.bytes_in_use + (std::size_t{1} << 20));
+}

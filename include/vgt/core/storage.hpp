@@ -8,6 +8,7 @@
 #include <new>
 
 #include "vgt/core/cuda_error.hpp"
+#include "vgt/core/cuda_memory.hpp"
 #include "vgt/core/device.hpp"
 #include "vgt/core/error.hpp"
 
@@ -26,8 +27,8 @@ public:
             return;
         }
 #if defined(VGT_WITH_CUDA)
-        VGT_CUDA_CHECK(cudaSetDevice(device.index));
-        VGT_CUDA_CHECK(cudaMalloc(&data_, size));
+        VGT_CUDA_CHECK(cudaSetDevice(device.index));  // names a missing device before any allocation
+        data_ = cuda_allocator(device.index).allocate(size);
 #else
         fail("Storage", "expected a CPU device (this build has no CUDA backend), found {}", device.str());
 #endif
@@ -38,7 +39,7 @@ public:
             return;
         }
 #if defined(VGT_WITH_CUDA)
-        cudaFree(data_);  // a destructor cannot report; the pointer came from cudaMalloc
+        cuda_allocator(device_.index).deallocate(data_);
 #endif
     }
 
