@@ -15,6 +15,7 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/core/volume_index.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -37,12 +38,7 @@ struct AvgPool {
     T* out;
     AvgPoolGeometry g;
     VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const std::int64_t x = i % g.ow;
-        std::int64_t rest = i / g.ow;
-        const std::int64_t y = rest % g.oh;
-        rest /= g.oh;
-        const std::int64_t z = rest % g.od;
-        const std::int64_t p = rest / g.od;
+        const auto [p, z, y, x] = unravel_volume(i, g.od, g.oh, g.ow);
         T acc = T(0);
         for (std::int64_t a = 0; a < g.kd; ++a)
             for (std::int64_t b = 0; b < g.kh; ++b) {
@@ -71,12 +67,7 @@ struct AvgPoolBackward {
     T* grad_in;
     AvgPoolGeometry g;
     VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const std::int64_t x = i % g.w;
-        std::int64_t rest = i / g.w;
-        const std::int64_t y = rest % g.h;
-        rest /= g.h;
-        const std::int64_t z = rest % g.d;
-        const std::int64_t p = rest / g.d;
+        const auto [p, z, y, x] = unravel_volume(i, g.d, g.h, g.w);
         const PoolWindowRange rz(z, g.kd, g.sd, g.od), ry(y, g.kh, g.sh, g.oh), rx(x, g.kw, g.sw, g.ow);
         T acc = T(0);
         for (std::int64_t a = rz.first; a <= rz.last; ++a)

@@ -18,6 +18,7 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/core/volume_index.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -34,12 +35,7 @@ struct UpsampleNearest {
     std::int64_t sd, sh, sw;  // factors
     VGT_HOST_DEVICE void operator()(std::int64_t i) const {
         const std::int64_t od = d * sd, oh = h * sh, ow = w * sw;
-        const std::int64_t x = i % ow;
-        std::int64_t rest = i / ow;
-        const std::int64_t y = rest % oh;
-        rest /= oh;
-        const std::int64_t z = rest % od;
-        const std::int64_t p = rest / od;
+        const auto [p, z, y, x] = unravel_volume(i, od, oh, ow);
         out[i] = in[((p * d + z / sd) * h + y / sh) * w + x / sw];
     }
 };
@@ -54,12 +50,7 @@ struct UpsampleNearestBackward {
     std::int64_t sd, sh, sw;
     VGT_HOST_DEVICE void operator()(std::int64_t i) const {
         const std::int64_t oh = h * sh, ow = w * sw, od = d * sd;
-        const std::int64_t x = i % w;
-        std::int64_t rest = i / w;
-        const std::int64_t y = rest % h;
-        rest /= h;
-        const std::int64_t z = rest % d;
-        const std::int64_t p = rest / d;
+        const auto [p, z, y, x] = unravel_volume(i, d, h, w);
         T acc = T(0);
         for (std::int64_t a = 0; a < sd; ++a)
             for (std::int64_t b = 0; b < sh; ++b) {
