@@ -9,17 +9,14 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,12 +25,7 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/shape.hpp"
 #include "vgt/core/tensor.hpp"
-
-#if defined(_WIN32)
-#include <process.h>
-#else
-#include <unistd.h>
-#endif
+#include "vgt/io/file.hpp"
 
 namespace vgt::io {
 
@@ -48,19 +40,6 @@ inline constexpr std::size_t kNpyAlign = 64;
 // numpy.save leaves room for the first extent to grow to this many digits
 // (so a file can be appended to in place); matched to write identical bytes.
 inline constexpr std::size_t kNpyGrowthDigits = 21;
-
-/// Printable excerpt of untrusted bytes for error messages.
-inline std::string escaped(std::string_view text, std::size_t limit = 120) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-        else if (c == '\n') out += "\\n";
-        else out += fmt::format("\\x{:02x}", c);
-    }
-    if (text.size() > limit) out += "...";
-    return out;
-}
 
 /// The descr string of a DType, as numpy.save writes it.
 inline std::optional<std::string_view> npy_descr(DType dtype) {
@@ -260,8 +239,6 @@ inline std::uint32_t read_le(std::span<const std::byte> bytes, std::size_t at, s
     return v;
 }
 
-inline std::string errno_text(int err) { return std::generic_category().message(err); }
-
 }  // namespace detail
 
 /// Decodes the bytes of a .npy file; `source_name` names it in errors.
@@ -375,52 +352,15 @@ inline std::vector<std::byte> serialize_npy(const Tensor& t) {
 
 /// Reads a .npy file into a new contiguous tensor.
 inline Tensor read_npy(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    VGT_CHECK(file != nullptr, "read_npy", "'{}': expected a readable .npy file, found none ({})", path,
-              detail::errno_text(errno));
-    std::vector<std::byte> bytes;
-    std::byte chunk[1 << 16];
-    std::size_t got = 0;
-    while ((got = std::fread(chunk, 1, sizeof chunk, file)) > 0) bytes.insert(bytes.end(), chunk, chunk + got);
-    const bool failed = std::ferror(file) != 0;
-    const int err = errno;
-    std::fclose(file);
-    VGT_CHECK(!failed, "read_npy", "'{}': expected a readable .npy file, found a read error ({})", path,
-              detail::errno_text(err));
+    const std::vector<std::byte> bytes = detail::read_file(path, "read_npy", "a .npy file");
     return parse_npy(std::span<const std::byte>(bytes.data(), bytes.size()), path);
 }
 
-/// Writes `t` as a .npy file. The bytes go to a temporary file beside `path`
-/// that is then renamed over it, so an interrupted write leaves any previous
-/// file intact.
+/// Writes `t` as a .npy file, atomically: an interrupted write leaves any
+/// previous file at `path` intact.
 inline void write_npy(const std::string& path, const Tensor& t) {
     const std::vector<std::byte> bytes = serialize_npy(t);
-#if defined(_WIN32)
-    const long pid = static_cast<long>(_getpid());
-#else
-    const long pid = static_cast<long>(::getpid());
-#endif
-    const std::string temp = fmt::format("{}.tmp-{}", path, pid);
-    std::FILE* file = std::fopen(temp.c_str(), "wb");
-    VGT_CHECK(file != nullptr, "write_npy", "'{}': expected a writable location, found an error creating '{}' ({})",
-              path, temp, detail::errno_text(errno));
-    const bool wrote = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-    int err = errno;
-    const bool flushed = wrote && std::fflush(file) == 0;
-    if (wrote && !flushed) err = errno;
-    const bool closed = std::fclose(file) == 0;
-    if (flushed && !closed) err = errno;
-    if (!(wrote && flushed && closed)) {
-        std::remove(temp.c_str());
-        fail("write_npy", "'{}': expected to write {} bytes, found a write error ({})", path, bytes.size(),
-             detail::errno_text(err));
-    }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        err = errno;
-        std::remove(temp.c_str());
-        fail("write_npy", "'{}': expected to replace it with '{}', found a rename error ({})", path, temp,
-             detail::errno_text(err));
-    }
+    detail::write_file_atomically(path, bytes, "write_npy");
 }
 
 }  // namespace vgt::io
