@@ -48,6 +48,7 @@ public:
     Tensor embed(const Tensor& h, const PositionContext&) const { return h; }
     std::pair<Tensor, Tensor> rotate(const Tensor& q, const Tensor& k, const PositionContext&) const { return {q, k}; }
     Tensor attention_bias(const PositionContext&) const { return {}; }
+    std::int64_t params() const { return 0; }
     void visit_parameters(const nn::ParameterVisitor&, const std::string&) {}
 };
 

@@ -1,8 +1,10 @@
 #pragma once
-// The three views of a video [B, T, C, H, W] that blocks work in, and the
+// The views of a video [B, T, C, H, W] that blocks work in, and the
 // way back. Per-frame layers see frames [B·T, C, H, W]; attention sees one
 // sequence per pixel [B·H·W, T, C]; temporal convs see one signal per pixel
-// [B·H·W, C, T]. Block code calls these instead of spelling out permutes.
+// [B·H·W, C, T]; joint attention sees tokens [B, T·H·W, C]; a Conv3d sees the
+// channels-first volume [B, C, T, H, W]. Block code calls these instead of
+// spelling out permutes.
 
 #include <cstdint>
 
@@ -80,6 +82,20 @@ inline Tensor from_video_tokens(const Tensor& tokens, const VideoShape& v) {
               tokens.shape());
     const Tensor s = reshape(tokens, Shape{v.batch, v.frames, v.height, v.width, tokens.size(2)});
     return contiguous(permute(s, {0, 1, 4, 2, 3}));
+}
+
+/// [B, T, C, H, W] → [B, C, T, H, W], a strided view (the convolution that
+/// reads it gathers the data once anyway).
+inline Tensor to_channels_first_volume(const Tensor& video) {
+    VideoShape::of(video, "to_channels_first_volume");
+    return permute(video, {0, 2, 1, 3, 4});
+}
+
+/// [B, C, T, H, W] → [B, T, C, H, W], contiguous.
+inline Tensor from_channels_first_volume(const Tensor& volume) {
+    VGT_CHECK(volume.rank() == 5, "from_channels_first_volume", "expected a volume [B, C, T, H, W], found shape {}",
+              volume.shape());
+    return contiguous(permute(volume, {0, 2, 1, 3, 4}));
 }
 
 }  // namespace vgt::temporal

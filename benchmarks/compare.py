@@ -1,14 +1,19 @@
 #!/usr/bin/python3
-"""Runs the operator benchmark of vgt (vgt_bench_ops) and of PyTorch
-(ops_torch.py) case by case, alternating the two so that whatever else the
-machine does falls on both alike, and prints the side-by-side table.
+"""Runs one benchmark suite of vgt and of PyTorch case by case, alternating
+the two sides so that whatever else the machine does falls on both alike,
+and prints the side-by-side table. A suite is a vgt program and a PyTorch
+script with the same cases, flags and JSON records:
 
-    /usr/bin/python3 benchmarks/compare_ops.py --vgt-bin PATH [--case NAME]...
-        [--reps N] [--min-time SECONDS] [--warmup N] [--threads N]
-        [--rounds R] [--log-dir DIR] [--no-mkldnn]
+    ops     vgt_bench_ops     ops_torch.py      matmul and convolutions
+    blocks  vgt_bench_blocks  blocks_torch.py   the temporal blocks
 
-benchmarks/run-ops builds vgt_bench_ops and calls this script; see
-benchmarks/README.md for how to read the output.
+    /usr/bin/python3 benchmarks/compare.py [--suite ops|blocks] --vgt-bin PATH
+        [--case NAME]... [--reps N] [--min-time SECONDS] [--warmup N]
+        [--threads N] [--rounds R] [--log-dir DIR] [--no-mkldnn]
+        [--reference-forward]
+
+benchmarks/run-ops and benchmarks/run-blocks build the vgt program and call
+this script; see benchmarks/README.md for how to read the output.
 """
 
 import argparse
@@ -21,13 +26,40 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEAK_CASE = "gemm_2048"
+PEAK_CASE = "gemm_2048"  # both sides of every suite have it
+
+# What differs between suites: the PyTorch script, the report's title and
+# notes, the heading of the description column, and the log file names
+# (<log>.md, <log>.json).
+SUITES = {
+    "ops": {
+        "torch_script": "ops_torch.py",
+        "title": "matmul and convolution, forward and forward+backward",
+        "described_as": "shapes",
+        "log": "ops_bench",
+        "notes": [],
+    },
+    "blocks": {
+        "torch_script": "blocks_torch.py",
+        "title": "temporal blocks, forward and forward+backward",
+        "described_as": "block, input [B, T, C, H, W]",
+        "log": "blocks_bench",
+        "notes": [
+            "- blocks: built with their own initialisation, then every weight redrawn uniform in "
+            "[-0.1, 0.1) (mixers start as the identity, with zero output projections); input "
+            "uniform in [-1, 1); fwd+bwd computes the gradient of the input and of every weight; "
+            "FLOPs are the block's analytic forward count (convolutions, linears, attention products; "
+            "point-wise work not counted)",
+        ],
+    },
+}
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--vgt-bin", required=True, help="the vgt_bench_ops executable")
-    p.add_argument("--vgt-flags", default="", help="compiler flags vgt_bench_ops was built with (for the report)")
+    p.add_argument("--suite", choices=list(SUITES), default="ops", help="which benchmark (default: ops)")
+    p.add_argument("--vgt-bin", required=True, help="the suite's vgt program (vgt_bench_ops, vgt_bench_blocks)")
+    p.add_argument("--vgt-flags", default="", help="compiler flags the vgt program was built with (for the report)")
     p.add_argument("--torch-python", default=os.environ.get("VGT_TORCH_PYTHON", "/usr/bin/python3"),
                    help="a Python with torch (default: Debian's /usr/bin/python3)")
     p.add_argument("--case", action="append", default=[], help="case to compare (repeatable; default all)")
@@ -39,11 +71,15 @@ def parse_args(argv):
                    help="run every case this many times per side, alternating which side goes first; "
                         "the statistics pool all rounds")
     p.add_argument("--log-dir", default=os.environ.get("VGT_LOG_DIR") or None,
-                   help="also write ops_bench.md and ops_bench.json here (default: $VGT_LOG_DIR)")
+                   help="also write <suite>_bench.md and <suite>_bench.json here (default: $VGT_LOG_DIR)")
     p.add_argument("--no-mkldnn", action="store_true", help="PyTorch convolutions without oneDNN")
+    p.add_argument("--reference-forward", action="store_true",
+                   help="blocks: time the PyTorch reference modules' own forwards (see blocks_torch.py)")
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error("expected --rounds >= 1")
+    if args.reference_forward and args.suite != "blocks":
+        p.error("--reference-forward applies to --suite blocks only")
     return args
 
 
@@ -51,22 +87,26 @@ def run_lines(cmd):
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
-        sys.exit(f"compare_ops: {' '.join(cmd)} failed with exit status {done.returncode}")
+        sys.exit(f"compare: {' '.join(cmd)} failed with exit status {done.returncode}")
     return [line for line in done.stdout.splitlines() if line.strip()]
 
 
 def side_programs(args):
     """The command that starts each side, before any flag."""
-    torch_cmd = [args.torch_python, os.path.join(HERE, "ops_torch.py")]
+    torch_cmd = [args.torch_python, os.path.join(HERE, SUITES[args.suite]["torch_script"])]
     if args.no_mkldnn:
         torch_cmd.append("--no-mkldnn")
+    if args.reference_forward:
+        torch_cmd.append("--reference-forward")
     return {"vgt": [args.vgt_bin], "torch": torch_cmd}
 
 
 def check_same_cases(programs):
     names = {side: run_lines(cmd + ["--list"]) for side, cmd in programs.items()}
     if names["vgt"] != names["torch"]:
-        sys.exit(f"compare_ops: the two sides define different cases: vgt {names['vgt']}, torch {names['torch']}")
+        sys.exit(f"compare: the two sides define different cases: vgt {names['vgt']}, torch {names['torch']}")
+    if PEAK_CASE not in names["vgt"]:
+        sys.exit(f"compare: expected the peak case {PEAK_CASE} on both sides, found only {names['vgt']}")
     return names["vgt"]
 
 
@@ -79,7 +119,7 @@ def pooled(records, key):
 
 
 def gflops(flops, stats):
-    return flops / (stats["median_ms"] * 1e6) if stats else None
+    return flops / (stats["median_ms"] * 1e6) if stats and flops else None
 
 
 def cpu_model():
@@ -98,6 +138,13 @@ def load_average():
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def described(record):
+    """The case's description, with its weight count and forward GFLOPs where it has weights."""
+    if "params" not in record:
+        return record["description"]
+    return f"{record['description']}; {record['params']} weights, {record['flops'] / 1e9:.3g} GFLOP"
 
 
 def fmt_ms(stats):
@@ -122,13 +169,14 @@ def fmt_percent(value, peak):
 
 def main(argv):
     args = parse_args(argv)
+    suite = SUITES[args.suite]
     programs = side_programs(args)
     names = check_same_cases(programs)
     timing = ["--reps", str(args.reps), "--min-time", str(args.min_time), "--warmup", str(args.warmup),
               "--threads", str(args.threads)]
     unknown = [c for c in args.case if c not in names]
     if unknown:
-        sys.exit(f"compare_ops: unknown case(s) {', '.join(unknown)}; the cases are: {', '.join(names)}")
+        sys.exit(f"compare: unknown case(s) {', '.join(unknown)}; the cases are: {', '.join(names)}")
     cases = [PEAK_CASE] + [c for c in (args.case or names) if c != PEAK_CASE]
 
     load_before = load_average()
@@ -151,8 +199,11 @@ def main(argv):
     for name in cases:
         v, t = by[("vgt", name)][0], by[("torch", name)][0]
         if v["flops"] != t["flops"] or v["description"] != t["description"]:
-            sys.exit(f"compare_ops: case {name} differs between the sides: vgt '{v['description']}' "
+            sys.exit(f"compare: case {name} differs between the sides: vgt '{v['description']}' "
                      f"({v['flops']} FLOPs), torch '{t['description']}' ({t['flops']} FLOPs)")
+        if v.get("params") != t.get("params"):
+            sys.exit(f"compare: case {name} has {v.get('params')} weights on the vgt side and "
+                     f"{t.get('params')} on the torch side")
 
     summary = {}
     for (side, name), recs in by.items():
@@ -166,7 +217,7 @@ def main(argv):
 
     vgt0, torch0 = by[("vgt", PEAK_CASE)][0], by[("torch", PEAK_CASE)][0]
     out = []
-    out.append("# vgt vs PyTorch: matmul and convolution, forward and forward+backward")
+    out.append(f"# vgt vs PyTorch: {suite['title']}")
     out.append("")
     out.append(f"- date: {started.isoformat(timespec='seconds')}")
     out.append(f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average before {load_before}, "
@@ -185,16 +236,30 @@ def main(argv):
     if busy != "n/a" and float(busy) > 0.5 * (os.cpu_count() or 1):
         out.append(f"- WARNING: the machine was busy before the run (1-minute load {busy} on {os.cpu_count()} CPUs); "
                    f"timings are unreliable, and stolen cores hurt the two sides unevenly")
+    out.extend(suite["notes"])
+    routes = {}
+    for name in cases:
+        route = by[("torch", name)][0].get("torch_forward")
+        if route:
+            routes.setdefault(route, []).append(name)
+    if routes:
+        how = {"reference": "through the module's own forward",
+               "batched": "through a batched forward over the module's parameters, checked against the module's "
+                          "own output",
+               "float32_rope": "through the module's own forward with RoPE's rotation in float32 (the reference's "
+                               "angles are float64), checked against the module's own output"}
+        out.append("- PyTorch blocks: the reference modules of tests/reference/, timed " +
+                   "; ".join(f"{how.get(route, route)}: {', '.join(names)}" for route, names in routes.items()))
     out.append("")
     out.append("## Details: median ms (min–max), GFLOP/s from the median (fwd+bwd counts 3x the forward FLOPs)")
     out.append("")
-    out.append("| case | shapes | side | fwd ms | fwd GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | reps (fwd, fwd+bwd) |")
+    out.append(f"| case | {suite['described_as']} | side | fwd ms | fwd GFLOP/s | fwd+bwd ms | fwd+bwd GFLOP/s | reps (fwd, fwd+bwd) |")
     out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in cases:
         for side in ("vgt", "torch"):
             s = summary[(side, name)]
             reps = f"{s['fwd']['reps']}, {s['fwd_bwd']['reps'] if s['fwd_bwd'] else '-'}"
-            out.append(f"| {name} | {by[(side, name)][0]['description']} | {side} | {fmt_range(s['fwd'])} | "
+            out.append(f"| {name} | {described(by[(side, name)][0])} | {side} | {fmt_range(s['fwd'])} | "
                        f"{fmt_rate(s['fwd_gflops'])} | {fmt_range(s['fwd_bwd'])} | {fmt_rate(s['fwd_bwd_gflops'])} "
                        f"| {reps} |")
     out.append("")
@@ -216,16 +281,16 @@ def main(argv):
 
     if args.log_dir:
         os.makedirs(args.log_dir, exist_ok=True)
-        with open(os.path.join(args.log_dir, "ops_bench.md"), "w") as f:
+        with open(os.path.join(args.log_dir, suite["log"] + ".md"), "w") as f:
             f.write(report)
-        meta = {"date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cpus": os.cpu_count(),
+        meta = {"suite": args.suite, "date": started.isoformat(timespec="seconds"), "cpu": cpu_model(), "cpus": os.cpu_count(),
                 "load_before": load_before, "load_after": load_after, "threads": args.threads,
                 "reps": args.reps, "min_time_s": args.min_time, "warmup": args.warmup, "rounds": args.rounds,
                 "vgt_flags": args.vgt_flags, "peak_gflops": {"vgt": peak_vgt, "torch": peak_torch, "peak": peak}}
-        with open(os.path.join(args.log_dir, "ops_bench.json"), "w") as f:
+        with open(os.path.join(args.log_dir, suite["log"] + ".json"), "w") as f:
             json.dump({"meta": meta, "records": records}, f, indent=1)
             f.write("\n")
-        sys.stderr.write(f"compare_ops: wrote ops_bench.md and ops_bench.json to {args.log_dir}\n")
+        sys.stderr.write(f"compare: wrote {suite['log']}.md and {suite['log']}.json to {args.log_dir}\n")
     return 0
 
 

@@ -1,0 +1,148 @@
+#pragma once
+// The body shared by the attention mixers: y = x + proj(attention(qkv(h)))
+// with h = GroupNorm(x) per frame. The mixers differ only in which tokens
+// form a sequence (one sequence over T per pixel, or all T·H·W tokens of a
+// video) and in the mask; TemporalAttention, DirectedAttention and
+// SpatioTemporalAttention are thin named wrappers around this class.
+//
+// Parameters: norm.weight, norm.bias [C]; position.* (the policy's);
+// qkv.weight [3C, C], qkv.bias [3C] (q = outputs 0..C−1, k = C..2C−1,
+// v = 2C..3C−1, each split into heads of d = C/heads channels);
+// proj.weight [C, C], proj.bias [C], zero at initialisation so that the
+// mixer starts as the identity.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "vgt/core/error.hpp"
+#include "vgt/core/random.hpp"
+#include "vgt/core/shape.hpp"
+#include "vgt/core/tensor.hpp"
+#include "vgt/nn/attention.hpp"
+#include "vgt/nn/group_norm.hpp"
+#include "vgt/nn/linear.hpp"
+#include "vgt/nn/parameters.hpp"
+#include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/view.hpp"
+#include "vgt/position/position_policy.hpp"
+#include "vgt/temporal/layout.hpp"
+#include "vgt/temporal/options.hpp"
+
+namespace vgt::temporal {
+
+/// Which tokens of a video [B, T, C, H, W] form one attention sequence.
+enum class AttentionTokens {
+    PerPixel,    // B·H·W sequences of T tokens (to_pixel_sequences)
+    WholeVideo,  // B sequences of T·H·W tokens, time-major (to_video_tokens)
+};
+
+template <position::PositionPolicy Pos, AttentionTokens Tokens>
+class AttentionMixer {
+public:
+    /// `block_name` must be a string literal (it names the block in errors).
+    /// `causal_mask`: query frame t sees key frames ≤ t only.
+    AttentionMixer(const MixerOptions& options, Generator& gen, const char* block_name, bool causal_mask,
+                   nn::MaskStyle mask_style)
+        : block_name_(block_name),
+          options_(validated(options, block_name)),
+          causal_mask_(causal_mask),
+          mask_style_(mask_style),
+          norm(options_.norm_groups > 0 ? options_.norm_groups : nn::default_norm_groups(options_.channels),
+               options_.channels, options_.dtype),
+          position(options_, gen),
+          qkv(options_.channels, 3 * options_.channels, gen, options_.dtype),
+          proj(options_.channels, options_.channels, gen, options_.dtype) {
+        proj.zero_();
+    }
+
+    Tensor forward(const Tensor& video) const {
+        const VideoShape v = VideoShape::of(video, block_name_);
+        const std::int64_t c = options_.channels;
+        VGT_CHECK(v.channels == c, block_name_, "expected a video [B, T, {}, H, W], found shape {}", c, video.shape());
+        VGT_CHECK(video.dtype() == options_.dtype, block_name_, "expected a {} video, found {}",
+                  dtype_name(options_.dtype), dtype_name(video.dtype()));
+        const position::PositionContext ctx{v.frames, tokens_per_frame(v), causal_mask_};
+
+        const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
+        Tensor tokens = Tokens == AttentionTokens::PerPixel ? to_pixel_sequences(h) : to_video_tokens(h);  // [N, L, C]
+        tokens = position.embed(tokens, ctx);
+        const std::int64_t n = tokens.size(0), length = tokens.size(1), heads = options_.heads;
+
+        // One linear over all tokens, then one copy into [3, N, heads, L, d]
+        // so that q, k and v are contiguous [N, heads, L, d] views, ready for
+        // the batched products.
+        const Tensor qkv_heads = contiguous(
+            permute(reshape(qkv.forward(tokens), Shape{n, length, 3, heads, c / heads}), {2, 0, 3, 1, 4}));
+        auto [q, k] = position.rotate(select(qkv_heads, 0, 0), select(qkv_heads, 0, 1), ctx);
+        const Tensor attended = nn::scaled_dot_product_attention(
+            q, k, select(qkv_heads, 0, 2), position.attention_bias(ctx),
+            causal_mask_ ? nn::AttentionMask::Causal : nn::AttentionMask::None, mask_style_, ctx.tokens_per_frame);
+
+        const Tensor merged = reshape(permute(attended, {0, 2, 1, 3}), Shape{n, length, c});
+        const Tensor out = proj.forward(merged);
+        const Tensor g = Tokens == AttentionTokens::PerPixel ? from_pixel_sequences(out, v) : from_video_tokens(out, v);
+        return add(video, g);
+    }
+
+    std::int64_t params() const { return nn::count_parameters(*this); }
+
+    /// Forward FLOPs of the qkv and output projections and the two attention
+    /// products (multiply-add = 2). Point-wise work (norm, position terms,
+    /// softmax, mask, residual) is not counted.
+    double flops(const Shape& video) const {
+        VGT_CHECK(video.rank() == 5, block_name_, "expected a video shape [B, T, C, H, W], found {}", video);
+        const VideoShape v{video[0], video[1], video[2], video[3], video[4]};
+        const double c = static_cast<double>(options_.channels);
+        const double d = c / static_cast<double>(options_.heads);
+        const double length = static_cast<double>(Tokens == AttentionTokens::PerPixel ? v.frames
+                                                                                       : v.frames * v.pixels());
+        const double tokens = static_cast<double>(v.batch * v.frames * v.pixels());  // N·L
+        const double sequences = tokens / length;                                   // N
+        const double projections = 2.0 * tokens * c * 3.0 * c + 2.0 * tokens * c * c;
+        const double products = 2.0 * (2.0 * sequences * static_cast<double>(options_.heads) * length * length * d);
+        return projections + products;
+    }
+
+    /// A post-softmax mask is not enough: the softmax's denominator sums over
+    /// every key, future frames included, so they still reach frame t.
+    bool is_causal() const { return causal_mask_ && mask_style_ == nn::MaskStyle::PreSoftmax; }
+
+    const MixerOptions& options() const { return options_; }
+
+    void visit_parameters(const nn::ParameterVisitor& visit, const std::string& prefix) {
+        norm.visit_parameters(visit, nn::join_name(prefix, "norm"));
+        position.visit_parameters(visit, nn::join_name(prefix, "position"));
+        qkv.visit_parameters(visit, nn::join_name(prefix, "qkv"));
+        proj.visit_parameters(visit, nn::join_name(prefix, "proj"));
+    }
+
+private:
+    static const MixerOptions& validated(const MixerOptions& o, const char* block_name) {
+        VGT_CHECK(o.channels >= 1, block_name, "expected a positive channel count, found {}", o.channels);
+        VGT_CHECK(o.heads >= 1 && o.channels % o.heads == 0, block_name,
+                  "expected a head count dividing {} channels, found {} heads", o.channels, o.heads);
+        VGT_CHECK(o.norm_groups >= 0 && (o.norm_groups == 0 || o.channels % o.norm_groups == 0), block_name,
+                  "expected norm_groups dividing {} channels (or 0 for the default), found {}", o.channels,
+                  o.norm_groups);
+        return o;
+    }
+
+    std::int64_t tokens_per_frame(const VideoShape& v) const {
+        return Tokens == AttentionTokens::PerPixel ? 1 : v.pixels();
+    }
+
+    const char* block_name_;
+    MixerOptions options_;
+    bool causal_mask_;
+    nn::MaskStyle mask_style_;
+
+public:
+    nn::GroupNorm norm;
+    Pos position;
+    nn::Linear qkv;
+    nn::Linear proj;
+};
+
+}  // namespace vgt::temporal
