@@ -35,3 +35,19 @@
 #include "vgt/autograd/gradcheck.hpp"
 
 #include "vgt/io/npy.hpp"
+#include "vgt/io/safetensors.hpp"
+
+#include "vgt/nn/attention.hpp"
+#include "vgt/nn/conv.hpp"
+#include "vgt/nn/group_norm.hpp"
+#include "vgt/nn/init.hpp"
+#include "vgt/nn/linear.hpp"
+#include "vgt/nn/parameters.hpp"
+
+#include "vgt/position/all.hpp"
+
+#include "vgt/temporal/block_concepts.hpp"
+#include "vgt/temporal/catalog.hpp"
+#include "vgt/temporal/layout.hpp"
+#include "vgt/temporal/options.hpp"
+#include "vgt/temporal/sequential.hpp"

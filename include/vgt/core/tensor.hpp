@@ -116,7 +116,7 @@ public:
         std::int64_t expected = 1;
         for (int i = s.rank() - 1; i >= 0; --i) {
             if (s[i] != 1 && st[i] != expected) return false;
-            expected *= s[i];
+            expected *= std::max<std::int64_t>(s[i], 1);  // as contiguous_strides counts zero extents
         }
         return true;
     }

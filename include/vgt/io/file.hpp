@@ -89,8 +89,7 @@ public:
             if (mapped == MAP_FAILED) {
                 const int err = errno;
                 ::close(fd);
-                fail(op, "'{}': expected {} to map into memory, found an mmap error ({})", path, what,
-                     errno_text(err));
+                fail(op, "'{}': expected {} to map into memory, found an mmap error ({})", path, what, errno_text(err));
             }
             data_ = static_cast<const std::byte*>(mapped);
         }
@@ -128,8 +127,8 @@ inline void write_file_atomically(const std::string& path, std::span<const std::
     static std::atomic<unsigned> counter{0};
     const std::string temp = fmt::format("{}.tmp-{}-{}", path, pid, counter.fetch_add(1));
     std::FILE* file = std::fopen(temp.c_str(), "wb");
-    VGT_CHECK(file != nullptr, op, "'{}': expected a writable location, found an error creating '{}' ({})", path,
-              temp, errno_text(errno));
+    VGT_CHECK(file != nullptr, op, "'{}': expected a writable location, found an error creating '{}' ({})", path, temp,
+              errno_text(errno));
     const bool wrote = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
     int err = errno;
     const bool flushed = wrote && std::fflush(file) == 0;

@@ -78,7 +78,9 @@ namespace detail {
 static_assert(std::endian::native == std::endian::little,
               "vgt's safetensors reader and writer copy little-endian data as is");
 
-using SafetensorsJson = nlohmann::ordered_json;  // ordered: tensors keep the header's order
+// Small objects (one tensor's fields, the metadata); the top level is read
+// by SafetensorsHeaderReader, which keeps the header's order.
+using SafetensorsJson = nlohmann::json;
 
 /// The reference implementation refuses larger headers; so does vgt, which
 /// bounds the memory a hostile header can make the JSON parser allocate.
@@ -119,83 +121,6 @@ struct SafetensorsEntry {
     std::uint64_t begin = 0, end = 0;
 };
 
-/// Parser callback that rejects, while parsing, what no valid header holds
-/// and what the JSON library would silently accept: a key twice in one
-/// object (it keeps the last), nesting deeper than tensor -> field -> shape,
-/// and arrays longer than a shape can be. The last two bound what a hostile
-/// header can make the parser allocate.
-class SafetensorsHeaderGuard {
-public:
-    explicit SafetensorsHeaderGuard(std::string_view source) : source_(source) {}
-
-    bool operator()(int depth, nlohmann::detail::parse_event_t event, SafetensorsJson& parsed) {
-        using Event = nlohmann::detail::parse_event_t;
-        switch (event) {
-            case Event::object_start:
-            case Event::array_start:
-                count_item();
-                if (depth >= kMaxNesting)
-                    fail("read_safetensors",
-                         "'{}': expected at most {} levels of nesting (tensor, field, shape), found deeper nesting "
-                         "under {}",
-                         source_, kMaxNesting, where());
-                if (depth == 1) fields_.clear();
-                containers_.push_back({event == Event::array_start, 0});
-                break;
-            case Event::object_end:
-            case Event::array_end:
-                if (!containers_.empty()) containers_.pop_back();
-                break;
-            case Event::key: {
-                const std::string& key = parsed.get_ref<const std::string&>();
-                if (depth == 1) {
-                    name_ = key;
-                    field_.clear();
-                    if (!names_.insert(key).second)
-                        fail("read_safetensors", "'{}': expected every name once in the header, found '{}' twice",
-                             source_, escaped(key, 80));
-                } else if (depth == 2) {
-                    field_ = key;
-                    if (!fields_.insert(key).second)
-                        fail("read_safetensors", "'{}': expected every key once in '{}', found '{}' twice", source_,
-                             escaped(name_, 80), escaped(key, 80));
-                }
-                break;
-            }
-            case Event::value: count_item(); break;
-        }
-        return true;
-    }
-
-private:
-    static constexpr int kMaxNesting = 3;
-    static constexpr std::size_t kMaxArrayItems = static_cast<std::size_t>(kMaxRank);
-
-    void count_item() {
-        if (containers_.empty() || !containers_.back().array) return;
-        if (++containers_.back().items > kMaxArrayItems)
-            fail("read_safetensors",
-                 "'{}': expected arrays of at most {} numbers (a 'shape' of rank at most {}, or 'data_offsets'), "
-                 "found a longer array under {}",
-                 source_, kMaxArrayItems, kMaxRank, where());
-    }
-
-    std::string where() const {
-        if (name_.empty() && containers_.size() <= 1) return "the top level";
-        if (field_.empty()) return fmt::format("'{}'", escaped(name_, 80));
-        return fmt::format("'{}' key '{}'", escaped(name_, 80), escaped(field_, 80));
-    }
-
-    struct Container {
-        bool array;
-        std::size_t items;
-    };
-    std::string_view source_;
-    std::vector<Container> containers_;
-    std::unordered_set<std::string> names_, fields_;
-    std::string name_, field_;
-};
-
 /// A JSON number that is a non-negative integer, as an unsigned value.
 inline std::optional<std::uint64_t> json_unsigned(const SafetensorsJson& v) {
     if (v.is_number_unsigned()) return v.get<std::uint64_t>();
@@ -213,8 +138,8 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const S
     VGT_CHECK(value.is_object(), "read_safetensors",
               "'{}': tensor '{}': expected an object with 'dtype', 'shape' and 'data_offsets', found {} {}", source,
               shown, value.type_name(), json_excerpt(value));
-    for (const auto& [key, field] : value.items()) {
-        (void)field;
+    for (const auto& item : value.items()) {
+        const std::string& key = item.key();
         VGT_CHECK(key == "dtype" || key == "shape" || key == "data_offsets", "read_safetensors",
                   "'{}': tensor '{}': expected only the keys 'dtype', 'shape' and 'data_offsets', found '{}'", source,
                   shown, escaped(key, 80));
@@ -271,10 +196,12 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const S
               "'{}': tensor '{}': expected 'data_offsets' to be [begin, end] with non-negative integers, found {}",
               source, shown, json_excerpt(offsets));
     VGT_CHECK(*begin <= *end, "read_safetensors",
-              "'{}': tensor '{}': expected data_offsets with begin <= end, found [{}, {}]", source, shown, *begin, *end);
-    VGT_CHECK(*end - *begin == nbytes, "read_safetensors",
-              "'{}': tensor '{}': expected data_offsets spanning {} bytes for shape {} of {}, found [{}, {}] ({} bytes)",
-              source, shown, nbytes, entry.shape, dtype_text, *begin, *end, *end - *begin);
+              "'{}': tensor '{}': expected data_offsets with begin <= end, found [{}, {}]", source, shown, *begin,
+              *end);
+    VGT_CHECK(
+        *end - *begin == nbytes, "read_safetensors",
+        "'{}': tensor '{}': expected data_offsets spanning {} bytes for shape {} of {}, found [{}, {}] ({} bytes)",
+        source, shown, nbytes, entry.shape, dtype_text, *begin, *end, *end - *begin);
     VGT_CHECK(*end <= buffer_size, "read_safetensors",
               "'{}': tensor '{}': expected data_offsets within the {}-byte data buffer, found [{}, {}] (truncated "
               "file?)",
@@ -283,6 +210,160 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const S
     entry.end = *end;
     return entry;
 }
+
+/// A checked header: the tensors in header order and the metadata.
+struct SafetensorsHeader {
+    std::vector<SafetensorsEntry> tensors;
+    std::map<std::string, std::string> metadata;
+};
+
+/// Reads the header JSON as events (SAX) and checks each top-level entry as
+/// soon as its value is complete, keeping only the checked result. Unlike
+/// building a JSON document, this keeps the header's order, takes time
+/// linear in the number of tensors, and rejects early what no valid header
+/// holds but a document would silently accept: a key twice in one object
+/// (a document keeps the last), nesting deeper than name -> field -> shape,
+/// and arrays longer than a shape can be. Memory stays proportional to what
+/// it returns, whatever a hostile header holds.
+class SafetensorsHeaderReader {
+public:
+    using Json = SafetensorsJson;
+
+    SafetensorsHeaderReader(std::uint64_t buffer_size, std::string_view source)
+        : buffer_size_(buffer_size), source_(source) {}
+
+    SafetensorsHeader read(std::string_view header) && {
+        const bool parsed = Json::sax_parse(header.begin(), header.end(), this);
+        if (!parsed)
+            fail("read_safetensors", "'{}': expected a JSON header, found invalid JSON ({})", source_, parse_error_);
+        return std::move(result_);
+    }
+
+    // The event interface nlohmann::json's parser calls.
+    bool null() { return add(Json(nullptr)); }
+    bool boolean(bool v) { return add(Json(v)); }
+    bool number_integer(Json::number_integer_t v) { return add(Json(v)); }
+    bool number_unsigned(Json::number_unsigned_t v) { return add(Json(v)); }
+    bool number_float(Json::number_float_t v, const Json::string_t&) { return add(Json(v)); }
+    bool string(Json::string_t& v) { return add(Json(std::move(v))); }
+    bool binary(Json::binary_t&) { return add(Json()); }  // not produced by the text parser
+    bool start_object(std::size_t) { return open(Json::object()); }
+    bool start_array(std::size_t) { return open(Json::array()); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(Json::string_t& key) {
+        if (depth_ == 1) {
+            if (!names_.insert(key).second)
+                fail("read_safetensors", "'{}': expected every name once in the header, found '{}' twice", source_,
+                     escaped(key, 80));
+            name_ = std::move(key);
+            field_.clear();
+            return true;
+        }
+        if (!in_metadata() && stack_.back()->contains(key))  // metadata: checked as it is stored
+            fail("read_safetensors", "'{}': expected every key once in '{}', found '{}' twice", source_,
+                 escaped(name_, 80), escaped(key, 80));
+        if (depth_ == 2) field_ = key;
+        key_ = std::move(key);
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+        parse_error_ = escaped(e.what(), 240);
+        return false;
+    }
+
+private:
+    static constexpr int kMaxNesting = 3;
+    static constexpr std::size_t kMaxArrayItems = static_cast<std::size_t>(kMaxRank);
+
+    /// Places a value where the parser is: a top-level entry's value, an
+    /// array element or an object member. The pointers on the stack stay
+    /// valid: a container only grows after its open children are closed.
+    Json* place(Json&& value) {
+        if (depth_ == 0) {
+            // Unreachable while the header must start with '{'; kept for safety.
+            fail("read_safetensors", "'{}': expected a JSON object as the header, found {}", source_,
+                 value.type_name());
+        }
+        if (depth_ == 1) return &(entry_ = std::move(value));
+        if (in_metadata()) {
+            // Straight into the result: no second copy of a large metadata object.
+            VGT_CHECK(value.is_string(), "read_safetensors",
+                      "'{}': expected string values in '__metadata__', found {} for '{}'", source_, json_excerpt(value),
+                      escaped(key_, 80));
+            if (!result_.metadata.emplace(key_, std::move(value.get_ref<std::string&>())).second)
+                fail("read_safetensors", "'{}': expected every key once in '__metadata__', found '{}' twice", source_,
+                     escaped(key_, 80));
+            return nullptr;  // a string: never a container to descend into
+        }
+        Json& parent = *stack_.back();
+        if (parent.is_array()) {
+            if (parent.size() >= kMaxArrayItems)
+                fail("read_safetensors",
+                     "'{}': expected arrays of at most {} numbers (a 'shape' of rank at most {}, or "
+                     "'data_offsets'), found a longer array under {}",
+                     source_, kMaxArrayItems, kMaxRank, where());
+            parent.push_back(std::move(value));
+            return &parent.back();
+        }
+        return &(parent[key_] = std::move(value));
+    }
+
+    /// Inside the "__metadata__" object, where values are strings.
+    bool in_metadata() const { return depth_ == 2 && name_ == kSafetensorsMetadataKey && stack_.back()->is_object(); }
+
+    bool add(Json&& value) {
+        place(std::move(value));
+        if (depth_ == 1) finish_entry();
+        return true;
+    }
+
+    bool open(Json&& container) {
+        if (depth_ == 0 && container.is_object()) {
+            depth_ = 1;  // the top-level object itself is not built
+            return true;
+        }
+        if (depth_ >= kMaxNesting)
+            fail("read_safetensors",
+                 "'{}': expected at most {} levels of nesting (name, field, shape), found deeper nesting under {}",
+                 source_, kMaxNesting, where());
+        stack_.push_back(place(std::move(container)));
+        ++depth_;
+        return true;
+    }
+
+    bool close() {
+        if (!stack_.empty()) stack_.pop_back();
+        if (--depth_ == 1) finish_entry();
+        return true;
+    }
+
+    void finish_entry() {
+        if (name_ == kSafetensorsMetadataKey) {
+            VGT_CHECK(entry_.is_object(), "read_safetensors",
+                      "'{}': expected '__metadata__' to be an object of strings, found {}", source_,
+                      entry_.type_name());  // its strings went to the result as they came
+        } else {
+            result_.tensors.push_back(parse_safetensors_entry(name_, entry_, buffer_size_, source_));
+        }
+        entry_ = Json();
+    }
+
+    std::string where() const {
+        if (field_.empty() || depth_ < 2) return fmt::format("'{}'", escaped(name_, 80));
+        return fmt::format("'{}' key '{}'", escaped(name_, 80), escaped(field_, 80));
+    }
+
+    std::uint64_t buffer_size_;
+    std::string_view source_;
+    SafetensorsHeader result_;
+    std::unordered_set<std::string> names_;
+    Json entry_;                // the value of the top-level entry being read
+    std::vector<Json*> stack_;  // its open containers
+    int depth_ = 0;             // 1 inside the top-level object
+    std::string name_, field_, key_;
+    std::string parse_error_;
+};
 
 /// The format demands that the tensors tile the data buffer exactly: no
 /// byte shared by two tensors, none left over.
@@ -333,10 +414,11 @@ inline bool is_utf8(const std::string& text) {
 inline SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, std::string_view source_name) {
     using detail::escaped;
     const std::uint64_t size = bytes.size();
-    VGT_CHECK(size >= 8, "read_safetensors",
-              "'{}': expected at least 8 bytes (the header length), found {} bytes", source_name, size);
+    VGT_CHECK(size >= 8, "read_safetensors", "'{}': expected at least 8 bytes (the header length), found {} bytes",
+              source_name, size);
     std::uint64_t header_length = 0;
-    for (int i = 0; i < 8; ++i) header_length |= static_cast<std::uint64_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+        header_length |= static_cast<std::uint64_t>(bytes[static_cast<std::size_t>(i)]) << (8 * i);
     VGT_CHECK(header_length <= detail::kSafetensorsMaxHeader, "read_safetensors",
               "'{}': expected a header length of at most {} bytes, found {}", source_name,
               detail::kSafetensorsMaxHeader, header_length);
@@ -347,45 +429,25 @@ inline SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, std::
                                   static_cast<std::size_t>(header_length));
     VGT_CHECK(!header.empty() && header.front() == '{', "read_safetensors",
               "'{}': expected a JSON header starting with '{{', found \"{}\"", source_name, escaped(header, 20));
-
-    detail::SafetensorsJson json;
-    try {
-        json = detail::SafetensorsJson::parse(header, detail::SafetensorsHeaderGuard(source_name));
-    } catch (const detail::SafetensorsJson::exception& e) {
-        fail("read_safetensors", "'{}': expected a JSON header, found invalid JSON ({})", source_name,
-             escaped(e.what(), 240));
-    }
-    VGT_CHECK(json.is_object(), "read_safetensors", "'{}': expected a JSON object as the header, found {}",
-              source_name, json.type_name());
+    // The JSON parser would take a NUL byte for the end of its input and ignore what follows.
+    const std::size_t nul = header.find('\0');
+    VGT_CHECK(nul == std::string_view::npos, "read_safetensors",
+              "'{}': expected a JSON header without NUL bytes, found one at header offset {}", source_name, nul);
 
     // The whole header is checked before any data is read.
     const std::uint64_t data_start = 8 + header_length;
     const std::uint64_t buffer_size = size - data_start;
-    SafetensorsFile file;
-    file.source = std::string(source_name);
-    std::vector<detail::SafetensorsEntry> entries;
-    for (const auto& [key, value] : json.items()) {
-        if (key == detail::kSafetensorsMetadataKey) {
-            VGT_CHECK(value.is_object(), "read_safetensors",
-                      "'{}': expected '__metadata__' to be an object of strings, found {}", source_name,
-                      value.type_name());
-            for (const auto& [meta_key, meta_value] : value.items()) {
-                VGT_CHECK(meta_value.is_string(), "read_safetensors",
-                          "'{}': expected string values in '__metadata__', found {} for '{}'", source_name,
-                          detail::json_excerpt(meta_value), escaped(meta_key, 80));
-                file.metadata.emplace(meta_key, meta_value.get<std::string>());
-            }
-            continue;
-        }
-        entries.push_back(detail::parse_safetensors_entry(key, value, buffer_size, source_name));
-    }
-    detail::check_safetensors_coverage(entries, buffer_size, source_name);
+    detail::SafetensorsHeader checked = detail::SafetensorsHeaderReader(buffer_size, source_name).read(header);
+    detail::check_safetensors_coverage(checked.tensors, buffer_size, source_name);
 
     // Copies, not views into the file: the tensors outlive the mapping, can
     // be written to, and start aligned whatever the file's offsets are.
-    file.tensors.reserve(entries.size());
+    SafetensorsFile file;
+    file.source = std::string(source_name);
+    file.metadata = std::move(checked.metadata);
+    file.tensors.reserve(checked.tensors.size());
     const std::byte* data = bytes.data() + data_start;
-    for (detail::SafetensorsEntry& e : entries) {
+    for (detail::SafetensorsEntry& e : checked.tensors) {
         Tensor t = Tensor::empty(e.shape, e.dtype);
         if (e.end > e.begin) std::memcpy(t.raw_data(), data + e.begin, static_cast<std::size_t>(e.end - e.begin));
         file.tensors.emplace_back(std::move(e.name), std::move(t));
@@ -432,21 +494,24 @@ inline std::vector<std::byte> serialize_safetensors(const std::vector<std::pair<
         buffer_size += tensors[i].second.nbytes();
     }
 
-    detail::SafetensorsJson json = detail::SafetensorsJson::object();
+    // Top-level entries joined by hand, in the order given (a JSON object
+    // would sort them); fields in the order the safetensors library writes.
+    std::string header = "{";
     if (!metadata.empty()) {
-        detail::SafetensorsJson meta = detail::SafetensorsJson::object();
-        for (const auto& [key, value] : metadata) meta[key] = value;
-        json[std::string(detail::kSafetensorsMetadataKey)] = std::move(meta);
+        header += fmt::format("\"{}\":{}", detail::kSafetensorsMetadataKey, detail::SafetensorsJson(metadata).dump());
     }
     for (std::size_t i = 0; i < tensors.size(); ++i) {
         const Tensor& t = tensors[i].second;
-        detail::SafetensorsJson entry = detail::SafetensorsJson::object();
+        nlohmann::ordered_json entry = nlohmann::ordered_json::object();
         entry["dtype"] = detail::safetensors_dtype(t.dtype());
         entry["shape"] = t.shape().vec();
-        entry["data_offsets"] = detail::SafetensorsJson::array({begin[i], begin[i] + t.nbytes()});
-        json[tensors[i].first] = std::move(entry);
+        entry["data_offsets"] = nlohmann::ordered_json::array({begin[i], begin[i] + t.nbytes()});
+        if (header.size() > 1) header += ',';
+        header += detail::SafetensorsJson(tensors[i].first).dump();
+        header += ':';
+        header += entry.dump();
     }
-    std::string header = json.dump();
+    header += '}';
     header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
     VGT_CHECK(header.size() <= detail::kSafetensorsMaxHeader, "write_safetensors",
               "expected a header of at most {} bytes (what readers accept), found {}", detail::kSafetensorsMaxHeader,
@@ -454,7 +519,8 @@ inline std::vector<std::byte> serialize_safetensors(const std::vector<std::pair<
 
     std::vector<std::byte> out(8 + header.size() + buffer_size);
     for (int i = 0; i < 8; ++i)
-        out[static_cast<std::size_t>(i)] = static_cast<std::byte>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xff);
+        out[static_cast<std::size_t>(i)] =
+            static_cast<std::byte>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xff);
     std::memcpy(out.data() + 8, header.data(), header.size());
     std::byte* data = out.data() + 8 + header.size();
     for (std::size_t i = 0; i < tensors.size(); ++i) {
