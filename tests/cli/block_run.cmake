@@ -1,7 +1,7 @@
 # `vgt block run` end to end: weights drawn from a seed and saved, then loaded
 # back, must reproduce the output byte for byte; bad input must fail with a
 # message, not a crash.
-#   cmake -DVGT=<vgt program> -DINPUT=<video.npy> -DWORK_DIR=<dir> -P block_run.cmake
+#   cmake -DVGT=<vgt program> -DINPUT=<video.npy> -DINPUT64=<float64 video.npy> -DWORK_DIR=<dir> -P block_run.cmake
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -52,4 +52,12 @@ run_vgt(FALSE block run --mixer TCN --channels 8 --input "${INPUT}" --output "${
 run_vgt(FALSE block run --mixer ConvLSTM --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy"
         --weights "${WORK_DIR}/--mixer_TCN.safetensors")
 run_vgt(FALSE blocks --shape 2,8,64)
+# float64 input runs both slots
+run_vgt(TRUE block run --stage FrameConv --mixer TCN --channels 8 --input "${INPUT64}" --output "${WORK_DIR}/y64.npy" --seed 2)
 run_vgt(TRUE blocks --shape 1,4,8,6,6 --heads 2 --json)
+# A weights file holding more than the named blocks use is refused.
+run_vgt(FALSE block run --mixer DirectedAttention --position RoPE --channels 8 --heads 2 --input "${INPUT}"
+        --output "${WORK_DIR}/x.npy" --weights "${WORK_DIR}/--stage_Conv3D_--mixer_DirectedAttention_--position_RoPE.safetensors")
+if(NOT last_error MATCHES "expected [0-9]+ tensors")
+  message(FATAL_ERROR "extra weights: expected a message counting the tensors, found '${last_error}'")
+endif()

@@ -176,6 +176,7 @@ BlockFlags read_block_flags(Flags& flags, std::int64_t channels, std::int64_t fr
     b.mixer.mask_mode = temporal::parse_mask_mode(flags.text("mask-mode", "pre_softmax"));
     b.mixer.tcn_levels = flags.integer("tcn-levels", 2);
     b.mixer.tcn_kernel = flags.integer("tcn-kernel", 3);
+    b.mixer.dtype = dtype;
     if (auto threads = flags.get("threads")) vgt::set_num_threads(static_cast<int>(std::stoll(*threads)));
     return b;
 }
@@ -302,7 +303,9 @@ int command_block_run(Flags& flags) {
     std::vector<std::pair<std::string, Tensor>> drawn;
     vgt::NoGradGuard no_grad;
     Tensor y = x;
+    std::size_t used = 0;  // parameter tensors of the blocks that ran
     auto run = [&](auto& block, const std::string& prefix) {
+        used += vgt::nn::named_parameters(block, prefix).size();
         if (weights_path)
             vgt::nn::load_parameters(block, loaded, prefix);
         else
@@ -320,11 +323,11 @@ int command_block_run(Flags& flags) {
             run(mixer, "mixer");
         });
     if (weights_path) {
-        // Every tensor of the file must have been used: a misspelt name is not silently ignored.
-        std::size_t expected = 0;
-        for (const auto& [name, t] : loaded) expected += (name.rfind("stage.", 0) == 0 || name.rfind("mixer.", 0) == 0);
-        if (expected != loaded.size())
-            throw Error(fmt::format("vgt block run: expected only stage.* and mixer.* tensors in {}", *weights_path));
+        // Every tensor of the file must belong to a block that ran: a misspelt
+        // name or a stage's weights without --stage is an error, not ignored.
+        if (used != loaded.size())
+            throw Error(fmt::format("vgt block run: expected {} tensors in {} for the blocks named, found {}", used,
+                                    *weights_path, loaded.size()));
     }
     vgt::io::write_npy(output_path, y);
     if (save_path) {
@@ -332,7 +335,7 @@ int command_block_run(Flags& flags) {
                                                    {"position", position_name}, {"channels", std::to_string(channels)}};
         vgt::io::write_safetensors(*save_path, drawn, meta);
     }
-    fmt::print(stderr, "vgt block run: {} → {}, {} parameters\n", x.shape(), y.shape(),
+    fmt::print(stderr, "vgt block run: {} → {}, {} parameter tensors\n", x.shape(), y.shape(),
                weights_path ? loaded.size() : drawn.size());
     return 0;
 }
