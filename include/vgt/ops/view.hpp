@@ -5,42 +5,22 @@
 // through a view are visible in its base. All of them record on the tape.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "vgt/autograd/node.hpp"
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/strided_copy.hpp"
 
 namespace vgt {
 
 namespace detail {
-
-/// Copies src into dst element by element; shapes must match, strides may differ.
-inline void copy_strided(const Tensor& dst, const Tensor& src) {
-    VGT_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "copy",
-              "expected CPU tensors (CUDA copies go through to(x, device)), found {} and {}", dst.device().str(),
-              src.device().str());
-    VGT_CHECK(dst.shape() == src.shape(), "copy", "expected equal shapes, found {} and {}", dst.shape(), src.shape());
-    VGT_CHECK(dst.dtype() == src.dtype(), "copy", "expected equal dtypes, found {} and {}", dtype_name(dst.dtype()),
-              dtype_name(src.dtype()));
-    if (dst.is_contiguous() && src.is_contiguous()) {
-        std::memcpy(dst.raw_data(), src.raw_data(), src.nbytes());
-        return;
-    }
-    const std::size_t width = dtype_size(src.dtype());
-    const char* src_base = static_cast<const char*>(src.impl()->storage->data());
-    char* dst_base = static_cast<char*>(dst.impl()->storage->data());
-    std::vector<std::int64_t> src_offsets;
-    src_offsets.reserve(static_cast<std::size_t>(src.numel()));
-    src.for_each_offset([&](std::int64_t off) { src_offsets.push_back(off); });
-    std::size_t k = 0;
-    dst.for_each_offset([&](std::int64_t off) {
-        std::memcpy(dst_base + off * width, src_base + src_offsets[k++] * width, width);
-    });
-}
 
 /// A contiguous copy of `t`'s data, or `t` itself when already contiguous. No autograd.
 inline Tensor contiguous_data(const Tensor& t) {
