@@ -1,0 +1,12 @@
+#pragma once
+// The vgt program's commands. Each lives in its own translation unit, so
+// the program builds in parallel and a command's templates compile once.
+
+#include "flags.hpp"
+
+namespace vgt::cli {
+
+int command_blocks(Flags& flags);     // blocks_command.cpp
+int command_block_run(Flags& flags);  // blocks_command.cpp
+
+}  // namespace vgt::cli

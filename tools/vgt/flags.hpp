@@ -1,0 +1,106 @@
+#pragma once
+// Flag parsing shared by the vgt program's commands: `--name value` pairs
+// and bare `--name` switches; every flag given must be read by the command,
+// so a misspelt flag is an error rather than a silent default.
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "vgt/core/error.hpp"
+#include "vgt/core/shape.hpp"
+
+namespace vgt::cli {
+
+/// Command-line flags: `--name value` pairs and bare `--name` switches.
+class Flags {
+public:
+    Flags(const std::vector<std::string>& args, const std::vector<std::string_view>& switches) {
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (a.rfind("--", 0) != 0) throw vgt::Error(fmt::format("vgt: expected a --flag, found '{}'", a));
+            const std::string name = a.substr(2);
+            bool is_switch = false;
+            for (auto s : switches) is_switch |= (s == name);
+            if (is_switch) {
+                values_[name] = "true";
+            } else {
+                if (i + 1 >= args.size()) throw vgt::Error(fmt::format("vgt: expected a value after --{}", name));
+                values_[name] = args[++i];
+            }
+        }
+    }
+
+    std::optional<std::string> get(const std::string& name) {
+        auto it = values_.find(name);
+        if (it == values_.end()) return std::nullopt;
+        used_.push_back(name);
+        return it->second;
+    }
+    std::string text(const std::string& name, const std::string& fallback) { return get(name).value_or(fallback); }
+    std::string required(const std::string& name) {
+        auto v = get(name);
+        if (!v) throw vgt::Error(fmt::format("vgt: expected --{}", name));
+        return *v;
+    }
+    std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t min = 1) {
+        auto v = get(name);
+        if (!v) return fallback;
+        std::size_t used = 0;
+        std::int64_t n = 0;
+        try {
+            n = std::stoll(*v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != v->size() || n < min)
+            throw vgt::Error(fmt::format("vgt: expected an integer ≥ {} for --{}, found '{}'", min, name, *v));
+        return n;
+    }
+    bool flag(const std::string& name) { return get(name).has_value(); }
+
+    /// Every flag given must have been read: a typo is an error, not a silent default.
+    void require_all_used() const {
+        for (const auto& [name, value] : values_) {
+            bool used = false;
+            for (const auto& u : used_) used |= (u == name);
+            if (!used) throw vgt::Error(fmt::format("vgt: unknown flag --{} for this command (see `vgt help`)", name));
+        }
+    }
+
+private:
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> used_;
+};
+
+inline Shape parse_shape(const std::string& text) {
+    std::vector<std::int64_t> dims;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        const std::string part = text.substr(start, comma - start);
+        std::size_t used = 0;
+        std::int64_t n = 0;
+        try {
+            n = std::stoll(part, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (part.empty() || used != part.size() || n < 1)
+            throw vgt::Error(fmt::format("vgt: expected --shape B,T,C,H,W of positive integers, found '{}'", text));
+        dims.push_back(n);
+        start = comma + 1;
+    }
+    if (dims.size() != 5)
+        throw vgt::Error(fmt::format("vgt: expected --shape with 5 extents B,T,C,H,W, found '{}'", text));
+    return Shape(dims);
+}
+
+}  // namespace vgt::cli
