@@ -1,7 +1,7 @@
 # `vgt block run` end to end: weights drawn from a seed and saved, then loaded
 # back, must reproduce the output byte for byte; bad input must fail with a
 # message, not a crash.
-#   cmake -DVGT=<vgt program> -DINPUT=<video.npy> -DINPUT64=<float64 video.npy> -DWORK_DIR=<dir> -P block_run.cmake
+#   cmake -DVGT=<vgt program> -DINPUT=<video.npy> -DINPUT64=<float64 video.npy> -DFLOW=<flow.npy> -DFLOW_WARP_WEIGHTS=<weights> -DWORK_DIR=<dir> -P block_run.cmake
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
@@ -38,6 +38,18 @@ foreach(config IN ITEMS
     message(FATAL_ERROR "block run ${config}: output with loaded weights differs from the seeded run")
   endif()
 endforeach()
+
+# FlowWarp with random weights: an external flow at another resolution changes the output.
+run_vgt(TRUE block run --mixer FlowWarp --channels 8 --input "${INPUT}" --weights "${FLOW_WARP_WEIGHTS}"
+        --output "${WORK_DIR}/fw_head.npy")
+run_vgt(TRUE block run --mixer FlowWarp --channels 8 --input "${INPUT}" --weights "${FLOW_WARP_WEIGHTS}"
+        --flow "${FLOW}" --output "${WORK_DIR}/fw_external.npy")
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${WORK_DIR}/fw_head.npy" "${WORK_DIR}/fw_external.npy"
+                RESULT_VARIABLE differ)
+if(NOT differ)
+  message(FATAL_ERROR "FlowWarp --flow: the external flow did not change the output")
+endif()
+run_vgt(FALSE block run --mixer TCN --channels 8 --input "${INPUT}" --seed 5 --output "${WORK_DIR}/x.npy" --flow "${FLOW}")
 
 # Errors: each must name what was expected.
 run_vgt(FALSE block run --mixer Nonsense --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy" --seed 1)

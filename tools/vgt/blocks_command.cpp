@@ -21,6 +21,7 @@
 #include "vgt/io/npy.hpp"
 #include "vgt/io/safetensors.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/view.hpp"
 #include "vgt/temporal/catalog.hpp"
 
 namespace vgt::cli {
@@ -65,6 +66,8 @@ struct BlockRow {
 
 template <class Block>
 BlockRow describe(const Block& block, std::string slot, const Shape& shape, std::string note = "") {
+    if constexpr (requires { block.receptive_field(); })
+        note += fmt::format("{}receptive field {} frames", note.empty() ? "" : ", ", block.receptive_field());
     return {std::move(slot), std::string(Block::name), std::move(note), block.params(), block.flops(shape) * 1e-9,
             temporal::is_causal(block)};
 }
@@ -114,6 +117,7 @@ int command_blocks(Flags& flags) {
             } else {
                 j["forward_gflops"] = r.gflops;
                 j["causal"] = r.causal;
+                if (!r.note.empty()) j["note"] = r.note;
                 out[r.slot == "mixer" ? "mixers" : "conv_stages"].push_back(j);
             }
         }
@@ -148,6 +152,7 @@ int command_block_run(Flags& flags) {
     const auto weights_path = flags.get("weights");
     const auto seed = flags.get("seed");
     const auto save_path = flags.get("save-weights");
+    const auto flow_path = flags.get("flow");
     if (weights_path.has_value() == seed.has_value())
         throw Error("vgt block run: expected exactly one of --weights FILE and --seed N");
     if (save_path && !seed) throw Error("vgt block run: --save-weights goes with --seed (the weights it draws)");
@@ -180,6 +185,11 @@ int command_block_run(Flags& flags) {
     std::vector<std::pair<std::string, Tensor>> drawn;
     vgt::NoGradGuard no_grad;
     Tensor y = x;
+    Tensor flow;
+    if (flow_path) {
+        if (mixer_name != "FlowWarp") throw Error("vgt block run: --flow goes with --mixer FlowWarp");
+        flow = vgt::to(vgt::io::read_npy(*flow_path), x.dtype());
+    }
     std::size_t used = 0;  // parameter tensors of the blocks that ran
     auto run = [&](auto& block, const std::string& prefix) {
         used += vgt::nn::named_parameters(block, prefix).size();
@@ -187,7 +197,10 @@ int command_block_run(Flags& flags) {
             vgt::nn::load_parameters(block, loaded, prefix);
         else
             for (auto& p : vgt::nn::named_parameters(block, prefix)) drawn.push_back(p);
-        y = block.forward(y);
+        if constexpr (requires { block.forward(y, flow); })
+            y = flow.defined() ? block.forward(y, flow) : block.forward(y);
+        else
+            y = block.forward(y);
     };
     if (!stage_name.empty())
         temporal::visit_conv_stage(stage_name, [&]<class Stage>() {

@@ -23,14 +23,15 @@ Commands:
       (default 2,8,64,32,32). Conv stages map C to C channels.
 
   vgt block run [--stage NAME] [--mixer NAME [--position NAME]] --channels C
-                --input x.npy --output y.npy
+                --input x.npy --output y.npy [--flow f.npy]
                 (--weights w.safetensors | --seed N [--save-weights w.safetensors])
                 [block options]
       Runs a conv stage (input channels → C) and/or a temporal mixer (on C
       channels) forward on a video [B, T, C, H, W] stored as .npy (float32
       or float64; the blocks run in that dtype). Weights are read from a
       safetensors file (names stage.* and mixer.*) or drawn from a seed, and
-      can be saved for another framework to load.
+      can be saved for another framework to load. FlowWarp takes an
+      external flow with --flow f.npy ([B, T, 2, Hf, Wf], pixels; resized).
 
   vgt help
       This text.
