@@ -35,6 +35,39 @@ void randomize_parameters(Block& block, std::uint64_t seed, double scale = 0.5) 
         "");
 }
 
+/// Copies `value` into the block's parameter called `name` (which must exist).
+template <class Block>
+void set_parameter(Block& block, const std::string& name, const Tensor& value) {
+    bool found = false;
+    block.visit_parameters(
+        [&](const std::string& n, Tensor& p) {
+            if (n != name) return;
+            REQUIRE(p.shape() == value.shape());
+            const Tensor v = contiguous(to(detach(value), p.dtype()));
+            std::memcpy(p.raw_data(), v.raw_data(), p.nbytes());
+            found = true;
+        },
+        "");
+    REQUIRE(found);
+}
+
+/// The block's parameter called `name` (a handle sharing its storage).
+template <class Block>
+Tensor parameter(const Block& block, const std::string& name) {
+    for (const auto& [n, p] : nn::named_parameters(block))
+        if (n == name) return p;
+    FAIL("no parameter " << name);
+    return {};
+}
+
+/// Names and shapes of a block's parameters, in visiting order.
+template <class Block>
+std::vector<std::pair<std::string, Shape>> parameter_shapes(const Block& block, const std::string& prefix = "") {
+    std::vector<std::pair<std::string, Shape>> out;
+    for (const auto& [n, p] : nn::named_parameters(block, prefix)) out.emplace_back(n, p.shape());
+    return out;
+}
+
 /// Largest |a − b| over all elements.
 inline double max_abs_difference(const Tensor& a, const Tensor& b) {
     REQUIRE(a.shape() == b.shape());

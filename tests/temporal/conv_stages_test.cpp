@@ -16,6 +16,10 @@ using namespace vgt::temporal;
 
 namespace {
 
+using test::parameter;
+using test::parameter_shapes;
+using test::set_parameter;
+
 temporal::ConvStageOptions stage_options(std::int64_t in_channels, std::int64_t out_channels,
                                          std::int64_t temporal_kernel = 3, bool causal = false,
                                          std::int64_t max_frames = 16) {
@@ -33,38 +37,6 @@ template <class Block>
 Block make_stage(const temporal::ConvStageOptions& options, std::uint64_t seed) {
     Generator gen(seed);
     return Block(options, gen);
-}
-
-/// Copies `value` into the block's parameter called `name` (which must exist).
-template <class Block>
-void set_parameter(Block& block, const std::string& name, const Tensor& value) {
-    bool found = false;
-    block.visit_parameters(
-        [&](const std::string& n, Tensor& p) {
-            if (n != name) return;
-            REQUIRE(p.shape() == value.shape());
-            const Tensor v = contiguous(to(detach(value), p.dtype()));
-            std::memcpy(p.raw_data(), v.raw_data(), p.nbytes());
-            found = true;
-        },
-        "");
-    REQUIRE(found);
-}
-
-template <class Block>
-Tensor parameter(const Block& block, const std::string& name) {
-    for (const auto& [n, p] : nn::named_parameters(block))
-        if (n == name) return p;
-    FAIL("no parameter " << name);
-    return {};
-}
-
-/// Names and shapes of a block's parameters, in visiting order.
-template <class Block>
-std::vector<std::pair<std::string, Shape>> parameter_shapes(const Block& block, const std::string& prefix) {
-    std::vector<std::pair<std::string, Shape>> out;
-    for (const auto& [n, p] : nn::named_parameters(block, prefix)) out.emplace_back(n, p.shape());
-    return out;
 }
 
 /// Whether output frame T−2 moves when only the last input frame changes.

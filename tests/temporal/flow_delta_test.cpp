@@ -16,6 +16,10 @@ using namespace vgt::temporal;
 
 namespace {
 
+using test::parameter;
+using test::parameter_shapes;
+using test::set_parameter;
+
 using DeltaThenWarp = Sequential<FrameDelta, FlowWarp>;
 using NoneThenDelta = Sequential<NoMixer, FrameDelta>;
 using NoneThenWarp = Sequential<NoMixer, FlowWarp>;
@@ -38,37 +42,6 @@ template <class Block>
 Block make_mixer(std::int64_t channels, std::uint64_t seed, std::int64_t norm_groups = 0) {
     Generator gen(seed);
     return Block(mixer_options(channels, norm_groups), gen);
-}
-
-/// Copies `value` into the block's parameter called `name` (which must exist).
-template <class Block>
-void set_parameter(Block& block, const std::string& name, const Tensor& value) {
-    bool found = false;
-    block.visit_parameters(
-        [&](const std::string& n, Tensor& p) {
-            if (n != name) return;
-            REQUIRE(p.shape() == value.shape());
-            const Tensor v = contiguous(to(detach(value), p.dtype()));
-            std::memcpy(p.raw_data(), v.raw_data(), p.nbytes());
-            found = true;
-        },
-        "");
-    REQUIRE(found);
-}
-
-template <class Block>
-Tensor parameter(const Block& block, const std::string& name) {
-    for (const auto& [n, p] : nn::named_parameters(block))
-        if (n == name) return p;
-    FAIL("no parameter " << name);
-    return {};
-}
-
-template <class Block>
-std::vector<std::pair<std::string, Shape>> parameter_shapes(const Block& block) {
-    std::vector<std::pair<std::string, Shape>> out;
-    for (const auto& [n, p] : nn::named_parameters(block)) out.emplace_back(n, p.shape());
-    return out;
 }
 
 /// A [C, 2C, k...] weight (k = 1 for each entry of `taps`, or the given
