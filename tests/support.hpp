@@ -3,10 +3,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
+
+#include <unistd.h>
 
 #include <vgt/vgt.hpp>
 
@@ -29,6 +35,34 @@ inline double max_relative_error(const Tensor& a, const Tensor& b, double floor 
         worst = std::max(worst, std::abs(va[i] - vb[i]) / std::max(std::abs(vb[i]), floor));
     return worst;
 }
+
+/// A fresh directory for one test case, removed with everything in it at
+/// the end (also when the test made it read-only).
+struct TempDir {
+    std::filesystem::path path;
+
+    TempDir() {
+        static std::atomic<int> counter = 0;
+        path = std::filesystem::temp_directory_path() / fmt::format("vgt-test-{}-{}", ::getpid(), counter++);
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string file(const std::string& name) const { return (path / name).string(); }
+    /// The names of the files in it, sorted.
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& entry : std::filesystem::directory_iterator(path)) out.push_back(entry.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
 
 }  // namespace vgt::test
 

@@ -6,21 +6,7 @@
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-function(run_vgt expect_success)
-  execute_process(COMMAND "${VGT}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(expect_success AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "vgt ${ARGN}\nexited with ${rc}:\n${out}${err}")
-  endif()
-  if(NOT expect_success)
-    if(rc EQUAL 0)
-      message(FATAL_ERROR "vgt ${ARGN}\nsucceeded, expected an error")
-    endif()
-    if(NOT rc EQUAL 1 OR err STREQUAL "")
-      message(FATAL_ERROR "vgt ${ARGN}\nexpected exit status 1 and a message, found ${rc}: '${err}'")
-    endif()
-  endif()
-  set(last_error "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_vgt.cmake")
 
 foreach(config IN ITEMS
     "--stage;Conv3D;--mixer;DirectedAttention;--position;RoPE"

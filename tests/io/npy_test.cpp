@@ -11,6 +11,7 @@
 #include <vgt/io/npy.hpp>
 
 using namespace vgt;
+using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -24,21 +25,6 @@ std::vector<std::byte> file_bytes(const std::string& path) {
     std::memcpy(out.data(), chars.data(), chars.size());
     return out;
 }
-
-/// A fresh directory for one test case, removed at the end.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("vgt-npy-test-{}-{}", ::getpid(), counter++);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 /// Row-major values 0, 1, 2, ... (mod 251 for uint8, shifted to include negatives).
 Tensor pattern(const Shape& shape, DType dtype) {

@@ -14,6 +14,7 @@
 #include <vgt/io/safetensors.hpp>
 
 using namespace vgt;
+using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -31,28 +32,6 @@ std::vector<std::byte> file_bytes(const std::string& path) {
     std::memcpy(out.data(), chars.data(), chars.size());
     return out;
 }
-
-/// A fresh directory for one test case, removed at the end.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / fmt::format("vgt-safetensors-test-{}-{}", ::getpid(), counter++);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        for (const auto& entry : fs::directory_iterator(path)) out.push_back(entry.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
 
 /// A tensor of any dtype whose bytes are a pattern that depends on `seed`.
 Tensor pattern(const Shape& shape, DType dtype, int seed) {

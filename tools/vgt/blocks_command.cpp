@@ -53,7 +53,7 @@ BlockFlags read_block_flags(Flags& flags, std::int64_t channels, std::int64_t fr
     b.mixer.tcn_levels = flags.integer("tcn-levels", 2);
     b.mixer.tcn_kernel = flags.integer("tcn-kernel", 3);
     b.mixer.dtype = dtype;
-    if (auto threads = flags.get("threads")) vgt::set_num_threads(static_cast<int>(std::stoll(*threads)));
+    flags.apply_threads();
     return b;
 }
 

@@ -8,5 +8,8 @@ namespace vgt::cli {
 
 int command_blocks(Flags& flags);     // blocks_command.cpp
 int command_block_run(Flags& flags);  // blocks_command.cpp
+int command_data_preview(Flags& flags);  // data_command.cpp
+int command_metrics(Flags& flags);       // metrics_command.cpp
+int command_flow(Flags& flags);          // flow_command.cpp
 
 }  // namespace vgt::cli

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "vgt/core/error.hpp"
+#include "vgt/core/parallel.hpp"
 #include "vgt/core/shape.hpp"
 
 namespace vgt::cli {
@@ -22,9 +23,17 @@ namespace vgt::cli {
 /// Command-line flags: `--name value` pairs and bare `--name` switches.
 class Flags {
 public:
-    Flags(const std::vector<std::string>& args, const std::vector<std::string_view>& switches) {
+    /// `positional`, when given, names the flag that a leading bare argument
+    /// stands for: `vgt flow in.mp4 --out x.gif` reads as `--input in.mp4`.
+    Flags(const std::vector<std::string>& args, const std::vector<std::string_view>& switches,
+          std::string_view positional = {})
+        : positional_(positional) {
         for (std::size_t i = 0; i < args.size(); ++i) {
             const std::string& a = args[i];
+            if (i == 0 && !positional.empty() && a.rfind("--", 0) != 0) {
+                values_[std::string(positional)] = a;
+                continue;
+            }
             if (a.rfind("--", 0) != 0) throw vgt::Error(fmt::format("vgt: expected a --flag, found '{}'", a));
             const std::string name = a.substr(2);
             bool is_switch = false;
@@ -47,6 +56,8 @@ public:
     std::string text(const std::string& name, const std::string& fallback) { return get(name).value_or(fallback); }
     std::string required(const std::string& name) {
         auto v = get(name);
+        if (!v && name == positional_)
+            throw vgt::Error(fmt::format("vgt: expected a file as the first argument (or --{}), found none", name));
         if (!v) throw vgt::Error(fmt::format("vgt: expected --{}", name));
         return *v;
     }
@@ -66,6 +77,14 @@ public:
     }
     bool flag(const std::string& name) { return get(name).has_value(); }
 
+    /// `--threads N`, when given, sets the size of vgt's CPU thread pool.
+    void apply_threads() {
+        if (!get("threads")) return;
+        const std::int64_t n = integer("threads", 1, 1);
+        if (n > 1024) throw vgt::Error(fmt::format("vgt: expected --threads at most 1024, found {}", n));
+        set_num_threads(static_cast<int>(n));
+    }
+
     /// Every flag given must have been read: a typo is an error, not a silent default.
     void require_all_used() const {
         for (const auto& [name, value] : values_) {
@@ -76,6 +95,7 @@ public:
     }
 
 private:
+    std::string positional_;
     std::map<std::string, std::string> values_;
     std::vector<std::string> used_;
 };

@@ -33,6 +33,32 @@ Commands:
       can be saved for another framework to load. FlowWarp takes an
       external flow with --flow f.npy ([B, T, 2, Hf, Wf], pixels; resized).
 
+  vgt data preview [--dataset NAME] --out FILE [--count K] [--frames T]
+                   [--size S] [--seed N] [--objects N] [--fps F]
+                   [--texture none|noise|stripes] [--occlusion]
+                   [--split train|test]
+  vgt data preview --config data.json --out FILE [--count K] [--fps F]
+      The first K clips (default 4) of a data set, moving-shapes (default)
+      or moving-fashion-mnist, with their captions: an animated .gif or
+      .mp4 (clips tiled in a grid), a .png (a row of frames per clip) or
+      an .npy batch [K, T, 3, S, S]. A JSON data config (docs/data.md)
+      sets every option of any data set, video-folder included.
+
+  vgt flow VIDEO --out FILE [--method hs|lk] [--scale PX]
+           [--first-frame N] [--max-frames N] [--stride N]
+           [--height H --width W] [--fps F]
+      Optical flow between consecutive frames of a video (any file FFmpeg
+      reads, or an .npy [T, C, H, W] in [0, 1]), drawn with the colour
+      wheel (hue = direction, saturation = speed up to --scale pixels) as
+      a video of T - 1 frames, or kept as numbers in an .npy [T-1, 2, H, W].
+
+  vgt metrics VIDEO [--prompt TEXT] [--json] [--flow hs|lk]
+              [--palette default|primary]
+      Temporal consistency of a video (the occlusion-masked flow-warping
+      error between consecutive frames); with --prompt, whether it shows
+      the shapes, colours and directions the prompt names, how steady its
+      objects' count and identity are and how smooth their trajectories.
+
   vgt help
       This text.
 
@@ -45,7 +71,7 @@ Block options:
   --tcn-levels L         TCN levels (default 2)
   --tcn-kernel K         TCN kernel (default 3)
   --norm-groups G        GroupNorm groups of the mixers (default: up to 32)
-  --threads N            CPU threads (default: all)
+  --threads N            CPU threads (default: all; every command takes it)
 )";
 
 int run(const std::vector<std::string>& args) {
@@ -61,6 +87,18 @@ int run(const std::vector<std::string>& args) {
     if (args[0] == "block" && args.size() >= 2 && args[1] == "run") {
         Flags flags({args.begin() + 2, args.end()}, {"causal"});
         return command_block_run(flags);
+    }
+    if (args[0] == "data" && args.size() >= 2 && args[1] == "preview") {
+        Flags flags({args.begin() + 2, args.end()}, {"occlusion"});
+        return command_data_preview(flags);
+    }
+    if (args[0] == "flow") {
+        Flags flags({args.begin() + 1, args.end()}, {}, "input");
+        return command_flow(flags);
+    }
+    if (args[0] == "metrics") {
+        Flags flags({args.begin() + 1, args.end()}, {"json"}, "video");
+        return command_metrics(flags);
     }
     throw vgt::Error(fmt::format("vgt: unknown command '{}' (see `vgt help`)", args[0]));
 }
