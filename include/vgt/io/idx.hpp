@@ -207,7 +207,10 @@ Tensor read_idx_from(Source& source, std::string_view name, std::string_view com
     }
     const Shape shape(dims);
     const std::size_t item = idx_type_size(*type);
-    std::uint64_t bytes_needed = item;
+    // Bounded in the wider of the file's and the returned tensor's element
+    // size (int8 and int16 are widened), so that the tensor handed out, and
+    // the file write_idx makes of it, stay within 64-bit byte counts.
+    std::uint64_t bytes_needed = std::max(item, dtype_size(idx_read_dtype(*type)));
     for (const std::int64_t d : dims) {
         // Zero extents counted as one here (so an all-zero tail cannot hide
         // an overflow in the strides); the byte count itself is exact below.

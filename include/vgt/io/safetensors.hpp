@@ -465,7 +465,6 @@ inline std::vector<std::byte> serialize_safetensors(const std::vector<std::pair<
     using detail::escaped;
     std::unordered_set<std::string_view> seen;
     for (const auto& [name, t] : tensors) {
-        VGT_CHECK(!name.empty(), "write_safetensors", "expected non-empty tensor names, found an empty one");
         VGT_CHECK(name != detail::kSafetensorsMetadataKey, "write_safetensors",
                   "expected tensor names other than '__metadata__' (reserved for metadata), found it");
         VGT_CHECK(detail::is_utf8(name), "write_safetensors", "expected UTF-8 tensor names, found '{}'",
