@@ -91,3 +91,7 @@
 #include "vgt/metrics/shape_tracks.hpp"
 #include "vgt/metrics/ssim.hpp"
 #include "vgt/metrics/temporal_consistency.hpp"
+
+#include "vgt/diffusion/all.hpp"
+
+#include "vgt/optim/all.hpp"
