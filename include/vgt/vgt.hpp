@@ -47,6 +47,7 @@
 #include "vgt/nn/conv.hpp"
 #include "vgt/nn/group_norm.hpp"
 #include "vgt/nn/init.hpp"
+#include "vgt/nn/layer_norm.hpp"
 #include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
 
@@ -95,3 +96,5 @@
 #include "vgt/diffusion/all.hpp"
 
 #include "vgt/optim/all.hpp"
+
+#include "vgt/models/all.hpp"

@@ -55,7 +55,7 @@ Batch<C> collate(std::vector<C> clips, std::vector<std::int64_t> indices = {}) {
     const std::int64_t per_clip = clip_shape.numel();
     for (std::int64_t b = 0; b < count; ++b) {
         C& clip = clips[static_cast<std::size_t>(b)];
-        const Tensor source = detail::contiguous_data(clip.video);
+        const Tensor source = vgt::detail::contiguous_data(clip.video);
         std::memcpy(out + b * per_clip, source.data<float>(),
                     static_cast<std::size_t>(per_clip) * sizeof(float));
         clip.video = video.alias(clip_shape, contiguous_strides(clip_shape), video.offset() + b * per_clip);

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "vgt/core/dispatch.hpp"
@@ -35,6 +36,28 @@ enum class MaskStyle {
     PreSoftmax,   // −∞ on masked logits: each row renormalised over the keys it sees
     PostSoftmax,  // softmax over all keys, then masked entries zeroed: rows sum to less than 1
 };
+
+/// The additive key bias [B, 1, 1, L] of a padding mask [B, L] (1 on a
+/// token, 0 on padding; any dtype): 0 on a visible key, −∞ on a hidden one,
+/// broadcasting over heads and queries. Every row must see a key, else its
+/// softmax would be 0/0. `op` names the caller in errors.
+inline Tensor key_padding_bias(const Tensor& mask, DType dtype, std::string_view op) {
+    VGT_CHECK(mask.defined() && mask.rank() == 2, op, "expected a mask [batch, tokens], found {}", mask.str());
+    const std::int64_t batch = mask.size(0), length = mask.size(1);
+    const std::vector<double> m = to(mask, Device::cpu()).to_vector<double>();
+    std::vector<double> bias(m.size());
+    for (std::int64_t b = 0; b < batch; ++b) {
+        bool any = false;
+        for (std::int64_t i = 0; i < length; ++i) {
+            const double value = m[static_cast<std::size_t>(b * length + i)];
+            VGT_CHECK(value == 0.0 || value == 1.0, op, "expected mask values 0 or 1, found {} in row {}", value, b);
+            any = any || value == 1.0;
+            bias[static_cast<std::size_t>(b * length + i)] = value == 1.0 ? 0.0 : -std::numeric_limits<double>::infinity();
+        }
+        VGT_CHECK(any, op, "expected at least one visible token in every row of the mask, found none in row {}", b);
+    }
+    return to(to(Tensor::from_vector(bias, Shape{batch, 1, 1, length}), dtype), mask.device());
+}
 
 /// The [L, L] causal mask over frames as a constant tensor: for PreSoftmax 0
 /// where a query may see a key and −∞ where not, for PostSoftmax 1 and 0.

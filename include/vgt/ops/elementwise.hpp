@@ -108,6 +108,11 @@ inline Tensor relu(const Tensor& x) { return detail::unary_op(x, kernels::Relu{}
 inline Tensor silu(const Tensor& x) { return detail::unary_op(x, kernels::Silu{}, "silu"); }
 inline Tensor gelu(const Tensor& x) { return detail::unary_op(x, kernels::Gelu{}, "gelu"); }
 inline Tensor abs(const Tensor& x) { return detail::unary_op(x, kernels::Abs{}, "abs"); }
+/// x limited to [low, high]; zero gradient outside, as torch.clamp.
+inline Tensor clamp(const Tensor& x, double low, double high) {
+    VGT_CHECK(low <= high, "clamp", "expected low <= high, found low {} and high {}", low, high);
+    return detail::unary_op(x, kernels::Clamp{low, high}, "clamp");
+}
 
 // ----- operators -------------------------------------------------------------
 

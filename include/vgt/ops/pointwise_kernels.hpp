@@ -69,6 +69,13 @@ struct Abs {
     template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x < T(0) ? -x : x; }
     template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)); }
 };
+/// min(max(x, low), high); the gradient passes where low <= x <= high, as
+/// torch.clamp's does, and NaN stays NaN.
+struct Clamp {
+    double low, high;
+    template <class T> VGT_HOST_DEVICE T operator()(T x) const { return x < T(low) ? T(low) : (x > T(high) ? T(high) : x); }
+    template <class T> VGT_HOST_DEVICE T derivative(T x, T) const { return (x >= T(low) && x <= T(high)) ? T(1) : T(0); }
+};
 struct PowScalar {
     double p;
     template <class T> VGT_HOST_DEVICE T operator()(T x) const { return std::pow(x, T(p)); }
