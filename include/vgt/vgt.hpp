@@ -1,5 +1,7 @@
 #pragma once
-// The one include for users who want everything.
+// The one include for users who want everything but experiment/ (the
+// trainer and the text-to-video model, whose run-time catalog compiles every
+// UNet preset: include "vgt/experiment/all.hpp" where it is needed).
 
 #include "vgt/core/device.hpp"
 #include "vgt/core/dispatch.hpp"
@@ -98,3 +100,4 @@
 #include "vgt/optim/all.hpp"
 
 #include "vgt/models/all.hpp"
+

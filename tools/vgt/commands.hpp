@@ -11,5 +11,7 @@ int command_block_run(Flags& flags);  // blocks_command.cpp
 int command_data_preview(Flags& flags);  // data_command.cpp
 int command_metrics(Flags& flags);       // metrics_command.cpp
 int command_flow(Flags& flags);          // flow_command.cpp
+int command_train(Flags& flags);         // train_command.cpp
+int command_sample(Flags& flags);        // sample_command.cpp
 
 }  // namespace vgt::cli

@@ -59,6 +59,20 @@ Commands:
       the shapes, colours and directions the prompt names, how steady its
       objects' count and identity are and how smooth their trajectories.
 
+  vgt train --config FILE.json
+      Trains a text-to-video diffusion model as the config describes
+      (docs/training.md): a progress bar on stderr, metrics.jsonl, sample
+      GIFs and checkpoint.safetensors in its output_dir. Run it again to
+      resume from the checkpoint there.
+
+  vgt sample --checkpoint CKPT --prompt TEXT --out FILE [--frames T]
+             [--steps N] [--sampler ddpm|ddim|dpm-solver++2m|euler]
+             [--guidance W] [--temporal-guidance WT] [--seed S] [--fps F]
+             [--no-ema]
+      A video of the prompt from a checkpoint of `vgt train` (its EMA
+      weights unless --no-ema): .gif, .mp4 or .npy [1, T, C, H, W].
+      Defaults come from the checkpoint's config.
+
   vgt help
       This text.
 
@@ -99,6 +113,14 @@ int run(const std::vector<std::string>& args) {
     if (args[0] == "metrics") {
         Flags flags({args.begin() + 1, args.end()}, {"json"}, "video");
         return command_metrics(flags);
+    }
+    if (args[0] == "train") {
+        Flags flags({args.begin() + 1, args.end()}, {});
+        return command_train(flags);
+    }
+    if (args[0] == "sample") {
+        Flags flags({args.begin() + 1, args.end()}, {"no-ema"});
+        return command_sample(flags);
     }
     throw vgt::Error(fmt::format("vgt: unknown command '{}' (see `vgt help`)", args[0]));
 }

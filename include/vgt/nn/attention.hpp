@@ -19,6 +19,7 @@
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/error.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/matmul.hpp"
 #include "vgt/ops/softmax.hpp"

@@ -1,0 +1,266 @@
+#pragma once
+// The configuration of a text-to-video training run, one JSON document:
+//
+//   {"model": "gen1", "unet": {...}, "text_encoder": {...}, "time_embedding": {...},
+//    "diffusion": {...}, "data": {...}, "optim": {...}, "training": {...}, "space": "pixel"}
+//
+// Every key is a field of the structs below (docs/training.md lists them
+// with their defaults). Reading is strict: an unknown key, a wrong type or a
+// bad value is a vgt::Error naming the key's path. validate() also checks
+// that the parts fit together (the UNet's channels match the data's, its
+// context width the text encoder's, its time width the time embedding's).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vgt/core/error.hpp"
+#include "vgt/data/data_config.hpp"
+#include "vgt/diffusion/objective.hpp"
+#include "vgt/diffusion/sampler.hpp"
+#include "vgt/diffusion/schedule.hpp"
+#include "vgt/diffusion/training_loss.hpp"
+#include "vgt/io/json_config.hpp"
+#include "vgt/models/text_encoder.hpp"
+#include "vgt/models/timestep_embedding.hpp"
+#include "vgt/models/unet_presets.hpp"
+#include "vgt/models/video_unet.hpp"
+#include "vgt/optim/optim_config.hpp"
+
+namespace vgt::io {
+
+template <>
+struct JsonCodec<diffusion::ScheduleKind>
+    : JsonEnumCodec<diffusion::ScheduleKind, diffusion::schedule_name, diffusion::parse_schedule_kind> {};
+template <>
+struct JsonCodec<diffusion::Objective>
+    : JsonEnumCodec<diffusion::Objective, diffusion::objective_name, diffusion::parse_objective> {};
+template <>
+struct JsonCodec<diffusion::SamplerKind>
+    : JsonEnumCodec<diffusion::SamplerKind, diffusion::sampler_name, diffusion::parse_sampler_kind> {};
+template <>
+struct JsonCodec<diffusion::TimeSampling>
+    : JsonEnumCodec<diffusion::TimeSampling, diffusion::time_sampling_name, diffusion::parse_time_sampling> {};
+
+}  // namespace vgt::io
+
+namespace vgt::experiment {
+
+/// The noising process, the objective and the sampler's defaults.
+struct DiffusionConfig {
+    std::string process = "diffusion";  // "diffusion" (a timestep schedule) or "flow" (rectified flow, t in [0, 1])
+    diffusion::ScheduleKind schedule = diffusion::ScheduleKind::cosine;  // process "diffusion"
+    std::int64_t timesteps = 1000;                                       // N, process "diffusion"
+    diffusion::Objective objective = diffusion::Objective::epsilon;
+    diffusion::TimeSampling time_sampling = diffusion::TimeSampling::uniform;  // process "flow"
+    double logit_mean = 0.0, logit_std = 1.0;                                  // logit-normal flow times
+    diffusion::SamplerKind sampler = diffusion::SamplerKind::ddim;              // default of sample()
+    std::int64_t sample_steps = 50;
+    double eta = 0.0;                 // ddim only
+    double guidance = 3.0;            // classifier-free guidance w
+    double temporal_guidance = 1.0;   // Gen-1's w_t (1: plain classifier-free guidance)
+
+    bool is_flow() const { return process == "flow"; }
+
+    void validate() const {
+        constexpr const char* op = "DiffusionConfig";
+        VGT_CHECK(process == "diffusion" || process == "flow", op, "expected process 'diffusion' or 'flow', found '{}'",
+                  process);
+        VGT_CHECK(timesteps >= 1, op, "expected timesteps >= 1, found {}", timesteps);
+        VGT_CHECK(sample_steps >= 1 && (is_flow() || sample_steps <= timesteps), op,
+                  "expected sample_steps in [1, timesteps = {}], found {}", timesteps, sample_steps);
+        VGT_CHECK(logit_std > 0.0, op, "expected logit_std > 0, found {}", logit_std);
+        VGT_CHECK(eta >= 0.0 && eta <= 1.0, op, "expected eta in [0, 1], found {}", eta);
+        VGT_CHECK(is_flow() || sampler != diffusion::SamplerKind::euler, op,
+                  "expected a sampler other than euler for process 'diffusion' (euler needs process 'flow')");
+        VGT_CHECK(!is_flow() || objective != diffusion::Objective::epsilon, op,
+                  "expected an objective other than epsilon for process 'flow' (an epsilon output gives no x0 at t = 1)");
+    }
+};
+
+template <class Visitor>
+void visit_fields(Visitor& v, DiffusionConfig& c) {
+    v("process", c.process);
+    v("schedule", c.schedule);
+    v("timesteps", c.timesteps);
+    v("objective", c.objective);
+    v("time_sampling", c.time_sampling);
+    v("logit_mean", c.logit_mean);
+    v("logit_std", c.logit_std);
+    v("sampler", c.sampler);
+    v("sample_steps", c.sample_steps);
+    v("eta", c.eta);
+    v("guidance", c.guidance);
+    v("temporal_guidance", c.temporal_guidance);
+}
+
+/// The loop: length, batches, seeds, and what it writes where.
+struct TrainingOptions {
+    std::int64_t steps = 10000;             // optimiser steps in all (a resumed run goes on to this)
+    std::int64_t batch_size = 8;            // clips per micro-batch
+    std::uint64_t seed = 0;                 // initial weights, noise, times, dropout (with the step)
+    std::int64_t log_every = 10;            // steps between metrics lines (and progress updates)
+    std::int64_t sample_every = 1000;       // steps between sample videos; 0: none
+    std::int64_t checkpoint_every = 1000;   // steps between checkpoints; 0: only at the end
+    double condition_dropout = 0.1;         // p of replacing a caption by "" (classifier-free guidance)
+    std::string output_dir = "runs/text_to_video";
+    std::vector<std::string> sample_prompts = {"a red circle moving right", "a blue square moving down"};
+    std::int64_t vocab_clips = 512;         // the first clips whose captions make the vocabulary
+    int prefetch = 2;                       // the loader's batches prepared ahead
+    bool resume = true;                     // continue from output_dir/checkpoint.safetensors when it exists
+    std::string progress = "auto";          // "auto" (a bar on a terminal, lines otherwise), "lines", "off"
+
+    void validate() const {
+        constexpr const char* op = "TrainingOptions";
+        VGT_CHECK(steps >= 1, op, "expected steps >= 1, found {}", steps);
+        VGT_CHECK(batch_size >= 1, op, "expected batch_size >= 1, found {}", batch_size);
+        VGT_CHECK(log_every >= 1, op, "expected log_every >= 1, found {}", log_every);
+        VGT_CHECK(sample_every >= 0, op, "expected sample_every >= 0, found {}", sample_every);
+        VGT_CHECK(checkpoint_every >= 0, op, "expected checkpoint_every >= 0, found {}", checkpoint_every);
+        VGT_CHECK(condition_dropout >= 0.0 && condition_dropout <= 1.0, op,
+                  "expected condition_dropout in [0, 1], found {}", condition_dropout);
+        VGT_CHECK(!output_dir.empty(), op, "expected an output_dir, found an empty string");
+        VGT_CHECK(sample_every == 0 || !sample_prompts.empty(), op,
+                  "expected sample_prompts when sample_every > 0, found none");
+        VGT_CHECK(vocab_clips >= 1, op, "expected vocab_clips >= 1, found {}", vocab_clips);
+        VGT_CHECK(prefetch >= 0 && prefetch <= 8, op, "expected prefetch in [0, 8], found {}", prefetch);
+        VGT_CHECK(progress == "auto" || progress == "lines" || progress == "off", op,
+                  "expected progress 'auto', 'lines' or 'off', found '{}'", progress);
+    }
+};
+
+template <class Visitor>
+void visit_fields(Visitor& v, TrainingOptions& o) {
+    v("steps", o.steps);
+    v("batch_size", o.batch_size);
+    v("seed", o.seed);
+    v("log_every", o.log_every);
+    v("sample_every", o.sample_every);
+    v("checkpoint_every", o.checkpoint_every);
+    v("condition_dropout", o.condition_dropout);
+    v("output_dir", o.output_dir);
+    v("sample_prompts", o.sample_prompts);
+    v("vocab_clips", o.vocab_clips);
+    v("prefetch", o.prefetch);
+    v("resume", o.resume);
+    v("progress", o.progress);
+}
+
+/// T, C, H, W of the clips a data config makes.
+struct VideoGeometry {
+    std::int64_t frames = 0, channels = 0, height = 0, width = 0;
+};
+
+inline VideoGeometry video_geometry(const data::DataConfig& d) {
+    if (d.dataset == "moving-shapes")
+        return {d.moving_shapes.frames, 3, d.moving_shapes.height, d.moving_shapes.width};
+    if (d.dataset == "moving-fashion-mnist") {
+        const auto& o = d.moving_fashion_mnist;
+        return {o.frames, o.channels, o.height, o.width};
+    }
+    if (d.dataset == "video-folder") {
+        const auto& o = d.video_folder.options;
+        return {o.frames, o.channels, o.height, o.width};
+    }
+    fail("video_geometry", "expected dataset {}, found '{}'", data::kDataSetNames, d.dataset);
+}
+
+/// The UNet's options in a train config: VideoUNetOptions with defaults
+/// that fit the rest of the config's defaults (RGB pixels; the context and
+/// time widths of the default text encoder and time embedding). A "unet"
+/// object in JSON starts from these.
+struct TrainUNetOptions : models::VideoUNetOptions {
+    TrainUNetOptions() {
+        in_channels = 3;
+        out_channels = 3;
+        context_dim = models::TextEncoderOptions{}.width;
+        time_embed_dim = models::TimestepEmbeddingOptions{}.width;
+    }
+};
+
+template <class Visitor>
+void visit_fields(Visitor& v, TrainUNetOptions& o) {
+    visit_fields(v, static_cast<models::VideoUNetOptions&>(o));
+}
+
+struct TrainConfig {
+    std::string model = "gen1";  // one of models::unet_names()
+    TrainUNetOptions unet;
+    models::TextEncoderOptions text_encoder;
+    models::TimestepEmbeddingOptions time_embedding;
+    DiffusionConfig diffusion;
+    data::DataConfig data;
+    optim::OptimConfig optim;
+    TrainingOptions training;
+    // Where diffusion runs. Only "pixel" exists today; "latent" (a frozen
+    // Vae encoding clips frame by frame, docs/vae.md) is the planned hook.
+    std::string space = "pixel";
+
+    /// Each part's own checks, then that the parts fit together.
+    void validate() const {
+        constexpr const char* op = "TrainConfig";
+        bool known = false;
+        for (const std::string& name : models::unet_names()) known |= name == model;
+        VGT_CHECK(known, op, "expected model one of {}, found '{}'", fmt::join(models::unet_names(), ", "), model);
+        VGT_CHECK(space == "pixel", op,
+                  "expected space 'pixel' (latent diffusion through a Vae is not available yet), found '{}'", space);
+        unet.validate();
+        text_encoder.validate();
+        time_embedding.validate();
+        diffusion.validate();
+        data.validate();
+        optim.validate();
+        training.validate();
+        const VideoGeometry g = video_geometry(data);
+        VGT_CHECK(unet.in_channels == g.channels && unet.out_channels == g.channels, op,
+                  "expected unet.in_channels and unet.out_channels equal to the data's {} channels, found {} and {}",
+                  g.channels, unet.in_channels, unet.out_channels);
+        VGT_CHECK(unet.context_dim == text_encoder.width, op,
+                  "expected unet.context_dim equal to text_encoder.width {}, found {}", text_encoder.width,
+                  unet.context_dim);
+        VGT_CHECK(unet.time_embed_dim == time_embedding.width, op,
+                  "expected unet.time_embed_dim equal to time_embedding.width {}, found {}", time_embedding.width,
+                  unet.time_embed_dim);
+        const std::int64_t factor = std::int64_t{1} << (unet.channel_mult.size() - 1);
+        VGT_CHECK(g.height % factor == 0 && g.width % factor == 0, op,
+                  "expected the data's height and width to be multiples of {} (2^(levels - 1)), found {}x{}", factor,
+                  g.height, g.width);
+    }
+};
+
+template <class Visitor>
+void visit_fields(Visitor& v, TrainConfig& c) {
+    v("model", c.model);
+    v("unet", c.unet);
+    v("text_encoder", c.text_encoder);
+    v("time_embedding", c.time_embedding);
+    v("diffusion", c.diffusion);
+    v("data", c.data);
+    v("optim", c.optim);
+    v("training", c.training);
+    v("space", c.space);
+}
+
+/// A TrainConfig from a JSON document (absent keys keep their defaults),
+/// validated; errors name the key's path.
+inline TrainConfig train_config_from_json(const nlohmann::json& j) {
+    TrainConfig config = io::options_from_json<TrainConfig>(j, "");
+    config.validate();
+    return config;
+}
+
+/// Reads, parses and validates a train config file.
+inline TrainConfig read_train_config(const std::string& path) {
+    const nlohmann::json j = io::read_json_config(path);
+    try {
+        return train_config_from_json(j);
+    } catch (const Error& e) {
+        fail("train config", "'{}': {}", path, e.what());
+    }
+}
+
+inline nlohmann::json train_config_to_json(const TrainConfig& config) { return io::options_to_json(config); }
+
+}  // namespace vgt::experiment
