@@ -279,7 +279,7 @@ TEST_CASE("MovingFashionMNIST captions name each item's class and first directio
     }
     CHECK(checked_two > 0);
     CHECK(plain > 0);
-    // The brief's shape of caption, by construction from a known state.
+    // The plain caption form ("a sneaker moving down"), built from a known state.
     CHECK(make_caption({{"", "sneaker", Direction::down, false}}) == "a sneaker moving down");
     CHECK(make_caption({{"", "bag", Direction::left, false}, {"", "coat", Direction::up, false}}) ==
           "a bag moving left and a coat moving up");
