@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -34,6 +35,30 @@ inline double max_relative_error(const Tensor& a, const Tensor& b, double floor 
     for (std::size_t i = 0; i < va.size(); ++i)
         worst = std::max(worst, std::abs(va[i] - vb[i]) / std::max(std::abs(vb[i]), floor));
     return worst;
+}
+
+/// Largest |a − b| over all elements.
+inline double max_abs_difference(const Tensor& a, const Tensor& b) {
+    REQUIRE(a.shape() == b.shape());
+    const auto va = a.to_vector<double>();
+    const auto vb = b.to_vector<double>();
+    double worst = 0;
+    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
+    return worst;
+}
+
+/// Overwrites every parameter of a block (anything with visit_parameters)
+/// with U(−scale, scale) from `seed`, so that checks run away from the
+/// (often degenerate) initial weights.
+template <class Block>
+void randomize_parameters(Block& block, std::uint64_t seed, double scale = 0.5) {
+    Generator gen(seed);
+    block.visit_parameters(
+        [&](const std::string&, Tensor& p) {
+            const Tensor r = rand(p.shape(), gen, p.dtype(), -scale, scale);
+            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
+        },
+        "");
 }
 
 /// A fresh directory for one test case, removed with everything in it at

@@ -22,14 +22,6 @@ Tensor golden(const std::string& name) {
     return io::read_npy(std::string(VGT_GOLDEN_DIR) + "/diffusion/" + name + ".npy");
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-    double worst = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-    return worst;
-}
-
 /// The level the model is at, from the time it is told: a timestep of
 /// `schedule`, or (schedule == nullptr) a flow time.
 NoiseLevel level_at(const NoiseSchedule* schedule, const Tensor& time) {
@@ -151,7 +143,7 @@ TEST_CASE("Samplers land on the data point under an oracle denoiser", "[diffusio
                 Generator gen(3);
                 const Tensor x = sample(oracle(x0_star, objective, &schedule), noise, timestep_grid(schedule, steps),
                                         {c.kind, objective, c.eta}, gen);
-                CHECK(max_abs_diff(x, x0_star) < 1e-10);
+                CHECK(test::max_abs_difference(x, x0_star) < 1e-10);
             }
         }
     }
@@ -163,7 +155,7 @@ TEST_CASE("Samplers land on the data point under an oracle denoiser", "[diffusio
                 Generator gen(3);
                 const Tensor x =
                     sample(oracle(x0_star, objective, nullptr), noise, flow_grid(steps), {kind, objective, 0.0}, gen);
-                CHECK(max_abs_diff(x, x0_star) < 1e-10);
+                CHECK(test::max_abs_difference(x, x0_star) < 1e-10);
             }
         }
     }
@@ -174,13 +166,13 @@ TEST_CASE("Samplers land on the data point under an oracle denoiser", "[diffusio
             const Tensor x = sample(oracle(x32, Objective::epsilon, &schedule), to(noise, DType::Float32),
                                     timestep_grid(schedule, 20), {kind, Objective::epsilon, 0.0}, gen);
             CHECK(x.dtype() == DType::Float32);
-            CHECK(max_abs_diff(x, x32) < 1e-4);
+            CHECK(test::max_abs_difference(x, x32) < 1e-4);
         }
         Generator gen(3);
         const Tensor x =
             sample(oracle(x32, Objective::flow, nullptr), to(noise, DType::Float32), flow_grid(20),
                    {SamplerKind::euler, Objective::flow, 0.0}, gen);
-        CHECK(max_abs_diff(x, x32) < 1e-5);
+        CHECK(test::max_abs_difference(x, x32) < 1e-5);
     }
 }
 
@@ -215,13 +207,13 @@ TEST_CASE("One DDIM and one DPM-Solver++ step on Gaussian data match hand-comput
     };
     const Prediction p900 = at(900, x);
     const Tensor ddim_x = ddim_step(p900, l900, l600, 0.0, Tensor());
-    CHECK(max_abs_diff(ddim_x, Tensor::from_vector(ddim1, x.shape())) < 1e-13);
+    CHECK(test::max_abs_difference(ddim_x, Tensor::from_vector(ddim1, x.shape())) < 1e-13);
     const Tensor dpm_x1 = dpm_solver_pp_2m_step(x, p900.x0, l900, l600);
-    CHECK(max_abs_diff(dpm_x1, Tensor::from_vector(dpm1, x.shape())) < 1e-13);
+    CHECK(test::max_abs_difference(dpm_x1, Tensor::from_vector(dpm1, x.shape())) < 1e-13);
     // DPM-Solver++'s first-order update is DDIM's.
-    CHECK(max_abs_diff(dpm_x1, ddim_x) < 1e-13);
+    CHECK(test::max_abs_difference(dpm_x1, ddim_x) < 1e-13);
     const Tensor dpm_x2 = dpm_solver_pp_2m_step(dpm_x1, at(600, dpm_x1).x0, l600, l300, p900.x0, l900);
-    CHECK(max_abs_diff(dpm_x2, Tensor::from_vector(dpm2, x.shape())) < 1e-13);
+    CHECK(test::max_abs_difference(dpm_x2, Tensor::from_vector(dpm2, x.shape())) < 1e-13);
 
     // The sampler loop on the grid 900, 600, 300, clean takes these steps,
     // then returns the last prediction of x0; it draws no numbers.
@@ -230,10 +222,10 @@ TEST_CASE("One DDIM and one DPM-Solver++ step on Gaussian data match hand-comput
     const Tensor out = sample(model, x, timestep_grid(schedule, timesteps), {SamplerKind::dpm_solver_pp_2m}, gen);
     std::vector<double> expected;
     for (double v : dpm2) expected.push_back(gaussian_x0(v, l300, mu, s));
-    CHECK(max_abs_diff(out, Tensor::from_vector(expected, x.shape())) < 1e-13);
+    CHECK(test::max_abs_difference(out, Tensor::from_vector(expected, x.shape())) < 1e-13);
     CHECK(gen.offset() == 0);
     // Deterministic: the same noise maps to the same sample.
-    CHECK(max_abs_diff(sample(model, x, timestep_grid(schedule, timesteps), {SamplerKind::dpm_solver_pp_2m}, gen), out) ==
+    CHECK(test::max_abs_difference(sample(model, x, timestep_grid(schedule, timesteps), {SamplerKind::dpm_solver_pp_2m}, gen), out) ==
           0.0);
 }
 
@@ -255,8 +247,8 @@ TEST_CASE("Deterministic samplers converge to the exact probability-flow map of 
             reference.push_back(gaussian_x0(last.alpha * mu + spread(last) / spread(top) * (v - top.alpha * mu), last, mu, s));
         const Tensor expected = Tensor::from_vector(reference, x.shape());
         Generator gen(0);
-        return std::pair{max_abs_diff(sample(model, x, grid, {SamplerKind::ddim}, gen), expected),
-                         max_abs_diff(sample(model, x, grid, {SamplerKind::dpm_solver_pp_2m}, gen), expected)};
+        return std::pair{test::max_abs_difference(sample(model, x, grid, {SamplerKind::ddim}, gen), expected),
+                         test::max_abs_difference(sample(model, x, grid, {SamplerKind::dpm_solver_pp_2m}, gen), expected)};
     };
 
     SECTION("steps uniform in lambda: first order for DDIM, second order for DPM-Solver++(2M)") {
@@ -313,8 +305,8 @@ TEST_CASE("DDIM with eta = 1 takes DDPM's step; Euler is DDIM on a flow grid", "
         Generator a(4), b(4);
         const Tensor ddpm = sample(smooth_model, noise, timestep_grid(schedule, steps), {SamplerKind::ddpm}, a);
         const Tensor ddim = sample(smooth_model, noise, timestep_grid(schedule, steps), {SamplerKind::ddim, Objective::epsilon, 1.0}, b);
-        INFO(steps << " steps: |ddpm - ddim| = " << max_abs_diff(ddpm, ddim));
-        CHECK(max_abs_diff(ddpm, ddim) < 1e-12);
+        INFO(steps << " steps: |ddpm - ddim| = " << test::max_abs_difference(ddpm, ddim));
+        CHECK(test::max_abs_difference(ddpm, ddim) < 1e-12);
         CHECK(a.offset() == b.offset());
         CHECK(a.offset() == static_cast<std::uint64_t>(12 * (steps - 1)));  // noise at every step but the last
     }
@@ -322,7 +314,7 @@ TEST_CASE("DDIM with eta = 1 takes DDPM's step; Euler is DDIM on a flow grid", "
         Generator gen(0);
         const Tensor euler = sample(smooth_model, noise, flow_grid(steps), {SamplerKind::euler, Objective::flow}, gen);
         const Tensor ddim = sample(smooth_model, noise, flow_grid(steps), {SamplerKind::ddim, Objective::flow}, gen);
-        CHECK(max_abs_diff(euler, ddim) < 1e-12);
+        CHECK(test::max_abs_difference(euler, ddim) < 1e-12);
         CHECK(gen.offset() == 0);
     }
 }
@@ -379,25 +371,25 @@ TEST_CASE("Sampler updates match PyTorch re-implementations of the published ste
 
     SECTION("DDPM, epsilon, 600 -> 400 and x0, 500 -> 499") {
         const Prediction p = predict(Objective::epsilon, out, x, level(600));
-        CHECK(max_abs_diff(ddpm_step(x, p.x0, level(600), level(400), z), golden("step_ddpm_eps_600_400")) < tol);
-        CHECK(max_abs_diff(ddpm_step(x, out, level(500), level(499), z), golden("step_ddpm_x0_500_499")) < tol);
+        CHECK(test::max_abs_difference(ddpm_step(x, p.x0, level(600), level(400), z), golden("step_ddpm_eps_600_400")) < tol);
+        CHECK(test::max_abs_difference(ddpm_step(x, out, level(500), level(499), z), golden("step_ddpm_x0_500_499")) < tol);
     }
     SECTION("DDIM, v with eta 0 and epsilon with eta 0.5") {
-        CHECK(max_abs_diff(ddim_step(predict(Objective::v, out, x, level(600)), level(600), level(400), 0.0, Tensor()),
+        CHECK(test::max_abs_difference(ddim_step(predict(Objective::v, out, x, level(600)), level(600), level(400), 0.0, Tensor()),
                            golden("step_ddim_v_eta0_600_400")) < tol);
-        CHECK(max_abs_diff(ddim_step(predict(Objective::epsilon, out, x, level(800)), level(800), level(300), 0.5, z),
+        CHECK(test::max_abs_difference(ddim_step(predict(Objective::epsilon, out, x, level(800)), level(800), level(300), 0.5, z),
                            golden("step_ddim_eps_eta05_800_300")) < tol);
     }
     SECTION("DPM-Solver++(2M): a first-order step, then a second-order one") {
         const Tensor m0 = predict(Objective::epsilon, out, x, level(900)).x0;
         const Tensor x1 = dpm_solver_pp_2m_step(x, m0, level(900), level(600));
-        CHECK(max_abs_diff(x1, golden("step_dpmpp_first_900_600")) < tol);
+        CHECK(test::max_abs_difference(x1, golden("step_dpmpp_first_900_600")) < tol);
         const Tensor m1 = predict(Objective::epsilon, out2, x1, level(600)).x0;
-        CHECK(max_abs_diff(dpm_solver_pp_2m_step(x1, m1, level(600), level(300), m0, level(900)),
+        CHECK(test::max_abs_difference(dpm_solver_pp_2m_step(x1, m1, level(600), level(300), m0, level(900)),
                            golden("step_dpmpp_second_600_300")) < tol);
     }
     SECTION("Euler on the flow ODE, 0.7 -> 0.4") {
-        CHECK(max_abs_diff(euler_step(x, out, 0.7, 0.4), golden("step_euler_07_04")) < tol);
+        CHECK(test::max_abs_difference(euler_step(x, out, 0.7, 0.4), golden("step_euler_07_04")) < tol);
     }
     SECTION("three-step loops with the model's outputs supplied") {
         const Tensor x_start = golden("loop_x");
@@ -405,13 +397,13 @@ TEST_CASE("Sampler updates match PyTorch re-implementations of the published ste
         const std::vector<std::int64_t> timesteps = {900, 600, 300};
         const SamplingGrid grid = timestep_grid(schedule, timesteps);
         Generator gen(0);
-        CHECK(max_abs_diff(sample(replay(outs), x_start, grid, {SamplerKind::ddim}, gen), golden("loop_ddim")) < tol);
-        CHECK(max_abs_diff(sample(replay(outs), x_start, grid, {SamplerKind::dpm_solver_pp_2m}, gen),
+        CHECK(test::max_abs_difference(sample(replay(outs), x_start, grid, {SamplerKind::ddim}, gen), golden("loop_ddim")) < tol);
+        CHECK(test::max_abs_difference(sample(replay(outs), x_start, grid, {SamplerKind::dpm_solver_pp_2m}, gen),
                            golden("loop_dpmpp")) < tol);
         const std::vector<double> times = {1.0, 0.6, 0.25};
         const std::vector<Tensor> flow_outs = {golden("loop_flow_out0"), golden("loop_flow_out1"),
                                                golden("loop_flow_out2")};
-        CHECK(max_abs_diff(sample(replay(flow_outs), x_start, flow_grid(times), {SamplerKind::euler, Objective::flow}, gen),
+        CHECK(test::max_abs_difference(sample(replay(flow_outs), x_start, flow_grid(times), {SamplerKind::euler, Objective::flow}, gen),
                            golden("loop_euler")) < tol);
     }
 }
@@ -425,19 +417,19 @@ TEST_CASE("Samplers are reproducible from a seed", "[diffusion][sampler]") {
         const Tensor xa = sample(smooth_model, Shape{2, 3, 3}, DType::Float64, grid, options, a);
         const Tensor xb = sample(smooth_model, Shape{2, 3, 3}, DType::Float64, grid, options, b);
         const Tensor xc = sample(smooth_model, Shape{2, 3, 3}, DType::Float64, grid, options, c);
-        CHECK(max_abs_diff(xa, xb) == 0.0);
-        CHECK(max_abs_diff(xa, xc) > 1e-3);
+        CHECK(test::max_abs_difference(xa, xb) == 0.0);
+        CHECK(test::max_abs_difference(xa, xc) > 1e-3);
         // The shape overload draws the starting noise first, then the steps' noise.
         Generator d(5);
         const Tensor noise = randn(Shape{2, 3, 3}, d, DType::Float64);
-        CHECK(max_abs_diff(sample(smooth_model, noise, grid, options, d), xa) == 0.0);
+        CHECK(test::max_abs_difference(sample(smooth_model, noise, grid, options, d), xa) == 0.0);
         CHECK(a.offset() == 18 * 8);
     }
     // A float32 run draws the same numbers, rounded.
     Generator a(5), b(5);
     const Tensor x64 = sample(smooth_model, Shape{2, 3, 3}, DType::Float64, grid, {SamplerKind::ddpm}, a);
     const Tensor x32 = sample(smooth_model, Shape{2, 3, 3}, DType::Float32, grid, {SamplerKind::ddpm}, b);
-    CHECK(max_abs_diff(x32, x64) < 1e-4);
+    CHECK(test::max_abs_difference(x32, x64) < 1e-4);
 }
 
 TEST_CASE("Sampler errors name the step", "[diffusion][sampler][errors]") {
@@ -504,7 +496,7 @@ TEST_CASE("Guidance combines the three evaluations", "[diffusion][guidance]") {
         for (const double w : {0.5, 3.0, 7.5}) {
             const Guidance g{w, 1.0};
             CHECK(g.evaluations() == E{Evaluation::conditional, Evaluation::unconditional});
-            CHECK(max_abs_diff(run(g), add(u, mul(sub(c, u), w))) < 1e-14);
+            CHECK(test::max_abs_difference(run(g), add(u, mul(sub(c, u), w))) < 1e-14);
         }
         CHECK(Guidance{0.0, 1.0}.evaluations() == E{Evaluation::unconditional});
         CHECK(run(Guidance{0.0, 1.0}).same_storage(u));
@@ -513,13 +505,13 @@ TEST_CASE("Guidance combines the three evaluations", "[diffusion][guidance]") {
         for (const auto& [w, wt] : std::vector<std::pair<double, double>>{{7.5, 2.0}, {1.0, 1.5}, {0.0, 3.0}, {4.0, 0.0}}) {
             const Guidance g{w, wt};
             INFO("w " << w << ", w_t " << wt);
-            CHECK(max_abs_diff(run(g), formula(w, wt)) < 1e-13);
+            CHECK(test::max_abs_difference(run(g), formula(w, wt)) < 1e-13);
         }
         CHECK(Guidance{7.5, 2.0}.evaluations() ==
               E{Evaluation::conditional, Evaluation::unconditional, Evaluation::unconditional_without_mixers});
         // w_t = w: μ(∅) drops out, μ̃ = μ_π + w(μ_c − μ_π).
         CHECK(Guidance{3.0, 3.0}.evaluations() == E{Evaluation::conditional, Evaluation::unconditional_without_mixers});
-        CHECK(max_abs_diff(run(Guidance{3.0, 3.0}), formula(3.0, 3.0)) < 1e-13);
+        CHECK(test::max_abs_difference(run(Guidance{3.0, 3.0}), formula(3.0, 3.0)) < 1e-13);
     }
     SECTION("errors") {
         CHECK_THROWS_WITH((Guidance{std::nan(""), 1.0}.evaluations()), Catch::Contains("finite guidance weights"));
@@ -567,9 +559,9 @@ TEST_CASE("Guided models batch the conditional and unconditional passes", "[diff
 
     const Tensor separate = guided_denoiser(
         evaluate_separately([&](const Tensor& xt, const Tensor&, Evaluation e) { return network(xt, e); }), g)(x, time);
-    CHECK(max_abs_diff(batched, separate) < 1e-14);
+    CHECK(test::max_abs_difference(batched, separate) < 1e-14);
     // μ̃ = μ_π + 1.5·(μ − μ_π) + 5·(μ_c − μ) = 0.5x + 1.5·0.25 + 5·1.
-    CHECK(max_abs_diff(batched, add(mul(x, 0.5), 5.375)) < 1e-14);
+    CHECK(test::max_abs_difference(batched, add(mul(x, 0.5), 5.375)) < 1e-14);
 
     // Plain CFG is one pass over 2B; w = 1, w_t = 1 one pass over B.
     calls.clear();
@@ -580,7 +572,7 @@ TEST_CASE("Guided models batch the conditional and unconditional passes", "[diff
     const Tensor conditional = guided_denoiser(batch_by_mixers(forward), Guidance{})(x, time);
     REQUIRE(calls.size() == 1);
     CHECK(calls[0].rows == 3);
-    CHECK(max_abs_diff(conditional, network(x, Evaluation::conditional)) == 0.0);
+    CHECK(test::max_abs_difference(conditional, network(x, Evaluation::conditional)) == 0.0);
 
     SECTION("a guided denoiser drives any sampler") {
         const NoiseSchedule schedule = NoiseSchedule::linear();
@@ -589,7 +581,7 @@ TEST_CASE("Guided models batch the conditional and unconditional passes", "[diff
                                      timestep_grid(schedule, 4), {SamplerKind::ddpm}, a);
         const Tensor plain = sample([&](const Tensor& xt, const Tensor&) { return network(xt, Evaluation::conditional); },
                                     x, timestep_grid(schedule, 4), {SamplerKind::ddpm}, b);
-        CHECK(max_abs_diff(guided, plain) == 0.0);
+        CHECK(test::max_abs_difference(guided, plain) == 0.0);
     }
     SECTION("errors") {
         const GuidedModel short_model = [&](const Tensor& xt, const Tensor&, std::span<const Evaluation>) {

@@ -23,14 +23,6 @@ Tensor golden(const std::string& name) {
     return io::read_npy(std::string(VGT_GOLDEN_DIR) + "/diffusion/" + name + ".npy");
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-    double worst = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-    return worst;
-}
-
 double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
     REQUIRE(a.size() == b.size());
     double worst = 0;
@@ -165,25 +157,25 @@ TEST_CASE("Objectives: targets in closed form, conversions exact inverses", "[di
             CHECK(worst_target < 1e-15);
             // Target -> (x0, eps) recovers the pair ...
             const Prediction p = predict(objective, pair.target, pair.x_t, level);
-            CHECK(max_abs_diff(p.x0, x0) < 1e-12);
-            CHECK(max_abs_diff(p.eps, eps) < 1e-12);
+            CHECK(test::max_abs_difference(p.x0, x0) < 1e-12);
+            CHECK(test::max_abs_difference(p.eps, eps) < 1e-12);
             // ... and any output -> (x0, eps) -> output is the identity.
-            CHECK(max_abs_diff(model_output(objective, predict(objective, out, pair.x_t, level), level), out) < 1e-12);
+            CHECK(test::max_abs_difference(model_output(objective, predict(objective, out, pair.x_t, level), level), out) < 1e-12);
             // The two predictions are consistent with x_t.
             const Prediction q = predict(objective, out, pair.x_t, level);
-            CHECK(max_abs_diff(add_noise(q.x0, q.eps, level), pair.x_t) < 1e-12);
+            CHECK(test::max_abs_difference(add_noise(q.x0, q.eps, level), pair.x_t) < 1e-12);
         }
     }
     SECTION("flow time t: x_t = (1 - t) x0 + t eps, target eps - x0 is dx_t/dt") {
         const double t = 0.3, dt = 1e-6;
         const Tensor a = add_noise(x0, eps, flow_level(t)), b = add_noise(x0, eps, flow_level(t + dt));
-        CHECK(max_abs_diff(div(sub(b, a), dt), objective_target(Objective::flow, x0, eps, flow_level(t))) < 1e-8);
+        CHECK(test::max_abs_difference(div(sub(b, a), dt), objective_target(Objective::flow, x0, eps, flow_level(t))) < 1e-8);
     }
     SECTION("v at a variance-preserving level: x0 = alpha x_t - sigma v, eps = sigma x_t + alpha v") {
         const NoiseLevel l = schedule.level(321);
         const TrainingPair pair = training_pair(Objective::v, x0, eps, l);
-        CHECK(max_abs_diff(sub(mul(pair.x_t, l.alpha), mul(pair.target, l.sigma)), x0) < 1e-12);
-        CHECK(max_abs_diff(add(mul(pair.x_t, l.sigma), mul(pair.target, l.alpha)), eps) < 1e-12);
+        CHECK(test::max_abs_difference(sub(mul(pair.x_t, l.alpha), mul(pair.target, l.sigma)), x0) < 1e-12);
+        CHECK(test::max_abs_difference(add(mul(pair.x_t, l.sigma), mul(pair.target, l.alpha)), eps) < 1e-12);
     }
     SECTION("float32 keeps its dtype and round trips to float precision") {
         const Tensor x32 = to(x0, DType::Float32), e32 = to(eps, DType::Float32);
@@ -192,8 +184,8 @@ TEST_CASE("Objectives: targets in closed form, conversions exact inverses", "[di
             CHECK(pair.x_t.dtype() == DType::Float32);
             CHECK(pair.target.dtype() == DType::Float32);
             const Prediction p = predict(objective, pair.target, pair.x_t, schedule.level(400));
-            CHECK(max_abs_diff(p.x0, x32) < 1e-5);
-            CHECK(max_abs_diff(p.eps, e32) < 1e-5);
+            CHECK(test::max_abs_difference(p.x0, x32) < 1e-5);
+            CHECK(test::max_abs_difference(p.eps, e32) < 1e-5);
         }
     }
 }
@@ -212,15 +204,15 @@ TEST_CASE("Objectives with one level per sample match per-sample arithmetic and 
         INFO(name);
         const auto& l = objective == Objective::flow ? flow_levels : levels;
         const TrainingPair pair = training_pair(objective, x0, noise, l);
-        CHECK(max_abs_diff(pair.x_t, golden("objective_" + name + "_x_t")) < 1e-14);
-        CHECK(max_abs_diff(pair.target, golden("objective_" + name + "_target")) < 1e-14);
+        CHECK(test::max_abs_difference(pair.x_t, golden("objective_" + name + "_x_t")) < 1e-14);
+        CHECK(test::max_abs_difference(pair.target, golden("objective_" + name + "_target")) < 1e-14);
         // Row b equals the computation at level b alone.
         for (std::int64_t b = 0; b < 3; ++b) {
             const TrainingPair row = training_pair(objective, slice(x0, 0, b, b + 1), slice(noise, 0, b, b + 1),
                                                    l[static_cast<std::size_t>(b)]);
-            CHECK(max_abs_diff(slice(pair.target, 0, b, b + 1), row.target) == 0.0);
+            CHECK(test::max_abs_difference(slice(pair.target, 0, b, b + 1), row.target) == 0.0);
             const Prediction p = predict(objective, pair.target, pair.x_t, l);
-            CHECK(max_abs_diff(p.x0, x0) < 1e-12);
+            CHECK(test::max_abs_difference(p.x0, x0) < 1e-12);
         }
     }
 }
@@ -259,13 +251,13 @@ TEST_CASE("The training loss is the objective's MSE, reproducible from a seed", 
         }
         CHECK(r.time.to_vector<double>() == times);
         const Tensor noise = randn(x0.shape(), replay, DType::Float64);
-        CHECK(max_abs_diff(r.noise, noise) == 0.0);
+        CHECK(test::max_abs_difference(r.noise, noise) == 0.0);
         const TrainingPair pair = training_pair(objective, x0, noise, levels);
         const auto out = toy_model(pair.x_t, r.time).to_vector<double>(), target = pair.target.to_vector<double>();
         double sse = 0;
         for (std::size_t i = 0; i < out.size(); ++i) sse += (out[i] - target[i]) * (out[i] - target[i]);
         CHECK(r.loss.item() == Approx(sse / static_cast<double>(out.size())).epsilon(1e-14));
-        CHECK(max_abs_diff(r.x_t, pair.x_t) == 0.0);
+        CHECK(test::max_abs_difference(r.x_t, pair.x_t) == 0.0);
 
         Generator again(42), other(43);
         CHECK(diffusion_loss(toy_model, x0, schedule, objective, again).loss.item() == r.loss.item());
@@ -284,8 +276,8 @@ TEST_CASE("The training loss is the objective's MSE, reproducible from a seed", 
             for (double t : times) levels.push_back(NoiseLevel{1.0 - t, t});
             const Tensor noise = randn(x0.shape(), replay, DType::Float64);
             const TrainingPair pair = training_pair(Objective::flow, x0, noise, levels);
-            CHECK(max_abs_diff(r.target, sub(noise, x0)) == 0.0);
-            CHECK(max_abs_diff(r.x_t, pair.x_t) == 0.0);
+            CHECK(test::max_abs_difference(r.target, sub(noise, x0)) == 0.0);
+            CHECK(test::max_abs_difference(r.x_t, pair.x_t) == 0.0);
             CHECK(r.loss.item() == Approx(mse_loss(toy_model(pair.x_t, r.time), pair.target).item()).epsilon(1e-14));
         }
     }
@@ -373,16 +365,16 @@ TEST_CASE("Conditioning dropout replaces whole rows from Philox numbers", "[diff
         const std::vector<bool> mask = {true, false, false, true, true, false};
         const Tensor out = drop_condition(cond, empty, mask);
         for (std::int64_t i = 0; i < 6; ++i)
-            CHECK(max_abs_diff(select(out, 0, i), mask[static_cast<std::size_t>(i)] ? empty : select(cond, 0, i)) == 0.0);
+            CHECK(test::max_abs_difference(select(out, 0, i), mask[static_cast<std::size_t>(i)] ? empty : select(cond, 0, i)) == 0.0);
         // The [1, ...] form of the empty condition is the same.
-        CHECK(max_abs_diff(drop_condition(cond, unsqueeze(empty, 0), mask), out) == 0.0);
+        CHECK(test::max_abs_difference(drop_condition(cond, unsqueeze(empty, 0), mask), out) == 0.0);
     }
     SECTION("p = 0 keeps everything, p = 1 drops everything, both draw B numbers") {
         Generator gen(1);
         CHECK(drop_condition(cond, empty, 0.0, gen).same_storage(cond));
         CHECK(gen.offset() == 6);
         const Tensor all = drop_condition(cond, empty, 1.0, gen);
-        for (std::int64_t i = 0; i < 6; ++i) CHECK(max_abs_diff(select(all, 0, i), empty) == 0.0);
+        for (std::int64_t i = 0; i < 6; ++i) CHECK(test::max_abs_difference(select(all, 0, i), empty) == 0.0);
     }
     SECTION("the dropped fraction is p") {
         Generator gen(2);

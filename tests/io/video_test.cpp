@@ -74,14 +74,6 @@ Tensor smooth_clip(std::int64_t frames, std::int64_t height, std::int64_t width)
     return mse == 0 ? 1e9 : 10 * std::log10(1.0 / mse);
 }
 
-[[maybe_unused]] double max_abs_difference(const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-    double worst = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-    return worst;
-}
-
 std::vector<std::uint8_t> random_rgb(std::size_t pixels, std::uint32_t seed) {
     std::vector<std::uint8_t> out(3 * pixels);
     std::uint32_t state = seed;
@@ -200,7 +192,7 @@ TEST_CASE("mp4 (H.264) round trip of a smooth clip", "[io][video]") {
     const io::Video gray_back = io::read_video(dir.file("gray.mp4"));
     REQUIRE(gray_back.frames.shape() == Shape{3, 3, 16, 16});
     CHECK(psnr(slice(gray_back.frames, 1, 0, 1), gray) > 30.0);
-    CHECK(max_abs_difference(slice(gray_back.frames, 1, 0, 1), slice(gray_back.frames, 1, 2, 3)) < 0.03);
+    CHECK(test::max_abs_difference(slice(gray_back.frames, 1, 0, 1), slice(gray_back.frames, 1, 2, 3)) < 0.03);
 }
 
 TEST_CASE("Every container vgt writes reads back", "[io][video]") {
@@ -240,7 +232,7 @@ TEST_CASE("Files written by the ffmpeg program decode as ffmpeg decodes them", "
         const io::Video video = io::read_video(path);
         REQUIRE(video.frames.shape() == Shape{6, 3, 16, 24});
         // Same library, same conversion: equal up to rounding in other FFmpeg versions.
-        CHECK(max_abs_difference(mul(video.frames, 255.0), expected) <= 3.0);
+        CHECK(test::max_abs_difference(mul(video.frames, 255.0), expected) <= 3.0);
         CHECK(psnr(video.frames, mul(expected, 1.0 / 255.0)) > 45.0);
         CHECK(video.fps == Approx(10.0));
     }
@@ -322,7 +314,7 @@ TEST_CASE("GIF: one palette per clip, exact when the clip has few colours", "[io
         const Tensor frames = io::read_video(dir.file("smooth.gif")).frames;
         REQUIRE(frames.shape() == smooth.shape());
         CHECK(psnr(frames, smooth) > 35.0);
-        if (!dither) CHECK(max_abs_difference(frames, smooth) < 16.0 / 255);
+        if (!dither) CHECK(test::max_abs_difference(frames, smooth) < 16.0 / 255);
         const auto got = frame_means(frames), want = frame_means(smooth);
         for (std::size_t t = 0; t < got.size(); ++t) CHECK(got[t] == Approx(want[t]).margin(1.0 / 255));
     }

@@ -48,14 +48,6 @@ Options golden_options(const io::SafetensorsFile& file) {
     return io::options_from_json<Options>(metadata_json(file, "options"), "options");
 }
 
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    const auto va = a.to_vector<double>(), vb = b.to_vector<double>();
-    double worst = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-    return worst;
-}
-
 /// The message of the vgt::Error that f throws, or a note that it threw none.
 template <class F>
 std::string error_of(F&& f) {
@@ -65,18 +57,6 @@ std::string error_of(F&& f) {
         return e.what();
     }
     return "(no vgt::Error thrown)";
-}
-
-/// Every parameter U(−scale, scale) from `seed`, written in place.
-template <class Block>
-void randomize(Block& block, std::uint64_t seed, double scale = 0.5) {
-    Generator gen(seed);
-    block.visit_parameters(
-        [&](const std::string&, Tensor& p) {
-            const Tensor r = rand(p.shape(), gen, p.dtype(), -scale, scale);
-            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
-        },
-        "");
 }
 
 /// Loads the golden file's block.* tensors into `block`; every one must be
@@ -152,16 +132,16 @@ TEST_CASE("sinusoidal_embedding: sin and cos halves at frequencies max_period^(�
                                                  DType::Float64);
         const Tensor steps = sinusoidal_embedding(times_of({0.0, 250.0, 500.0, 1000.0}), 8, 10000.0, 1.0, false,
                                                   DType::Float64);
-        CHECK(max_abs_difference(flow, steps) == 0.0);
+        CHECK(test::max_abs_difference(flow, steps) == 0.0);
     }
     SECTION("int64 and float32 scalars, any output dtype") {
         const Tensor ints = Tensor::from_vector(std::vector<std::int64_t>{0, 1, 2, 731});
-        CHECK(max_abs_difference(sinusoidal_embedding(ints, 6, 10000.0, 1.0, false, DType::Float64),
+        CHECK(test::max_abs_difference(sinusoidal_embedding(ints, 6, 10000.0, 1.0, false, DType::Float64),
                                  sinusoidal_embedding(times_of({0.0, 1.0, 2.0, 731.0}), 6, 10000.0, 1.0, false,
                                                       DType::Float64)) == 0.0);
         const Tensor f32 = sinusoidal_embedding(to(times_of(t), DType::Float32), 6);
         CHECK(f32.dtype() == DType::Float32);
-        CHECK(max_abs_difference(f32, e) < 1e-6);
+        CHECK(test::max_abs_difference(f32, e) < 1e-6);
     }
 }
 
@@ -177,7 +157,7 @@ TEST_CASE("TimestepEmbedding matches PyTorch on the same weights", "[models][tim
               std::vector<std::string>{"linear_1.weight", "linear_1.bias", "linear_2.weight", "linear_2.bias"});
         NoGradGuard no_grad;
         const Tensor times = file.at("times");
-        CHECK(max_abs_difference(block.features(times), file.at("features")) <= 1e-12);
+        CHECK(test::max_abs_difference(block.features(times), file.at("features")) <= 1e-12);
         CHECK(max_relative_error(block.forward(times), file.at("output")) <= 1e-10);
 
         TimestepEmbedding single(options, gen, DType::Float32);
@@ -198,17 +178,17 @@ TEST_CASE("TimestepMotionEmbedding: timestep(t) + motion(m), motion branch zero 
 
     // Freshly built, the motion scalar changes nothing: a trained model's
     // time embedding is left as it was.
-    CHECK(max_abs_difference(block.forward(times, motion), block.timestep.forward(times)) == 0.0);
-    CHECK(max_abs_difference(block.forward(times, motion), block.forward(times, mul(motion, 3.0))) == 0.0);
+    CHECK(test::max_abs_difference(block.forward(times, motion), block.timestep.forward(times)) == 0.0);
+    CHECK(test::max_abs_difference(block.forward(times, motion), block.forward(times, mul(motion, 3.0))) == 0.0);
 
     load_golden(block, file);
     CHECK(parameter_names(block)[0] == "timestep.linear_1.weight");
     CHECK(parameter_names(block)[4] == "motion.linear_1.weight");
     CHECK(max_relative_error(block.forward(times, motion), file.at("output")) <= 1e-10);
-    CHECK(max_abs_difference(block.forward(times, motion),
+    CHECK(test::max_abs_difference(block.forward(times, motion),
                              add(block.timestep.forward(times), block.motion.forward(motion))) == 0.0);
     // Trained, the frame rate moves the embedding.
-    CHECK(max_abs_difference(block.forward(times, motion), block.forward(times, mul(motion, 3.0))) > 1e-3);
+    CHECK(test::max_abs_difference(block.forward(times, motion), block.forward(times, mul(motion, 3.0))) > 1e-3);
 }
 
 TEST_CASE("Timestep and motion embeddings: float64 gradcheck of every parameter", "[models][timestep][gradcheck]") {
@@ -225,7 +205,7 @@ TEST_CASE("Timestep and motion embeddings: float64 gradcheck of every parameter"
     mo.motion = o;
     mo.motion.max_period = 50.0;
     TimestepMotionEmbedding both(mo, gen, DType::Float64);
-    randomize(both, 4);
+    test::randomize_parameters(both, 4);
     const Tensor fps = times_of({4.0, 12.0, 30.0});
     check_gradients(both, {}, [&](const std::vector<Tensor>&) { return both.forward(times, fps); });
 }
@@ -416,7 +396,7 @@ TEST_CASE("TextEncoder matches its PyTorch twin (float64 ≤ 1e-10, float32 ≤ 
     CHECK(max_relative_error(out.tokens, file.at("output")) <= 1e-10);
     CHECK(out.mask.to_vector<std::int64_t>() == file.at("mask").to_vector<std::int64_t>());
     const TextEncoding from_ids = encoder.forward({file.at("ids"), file.at("mask")});
-    CHECK(max_abs_difference(from_ids.tokens, out.tokens) == 0.0);
+    CHECK(test::max_abs_difference(from_ids.tokens, out.tokens) == 0.0);
 
     TextEncoder single = TextEncoder::from_captions(captions, options, gen, DType::Float32);
     load_golden(single, file);
@@ -434,7 +414,7 @@ TEST_CASE("TextEncoder: padded keys are hidden, the empty prompt is a valid sequ
     Generator gen(7);
     TextEncoder encoder = TextEncoder::from_captions({"a red circle moving left", "a blue square"}, o, gen,
                                                      DType::Float64);
-    randomize(encoder, 8);
+    test::randomize_parameters(encoder, 8);
     NoGradGuard no_grad;
     const TokenBatch batch = encoder.tokenizer().encode({"a red circle", ""}, o.max_length);
 
@@ -442,23 +422,23 @@ TEST_CASE("TextEncoder: padded keys are hidden, the empty prompt is a valid sequ
     // nor on the ids at padded positions.
     const TextEncoding full = encoder.forward(batch);
     const TextEncoding shorter = encoder.forward({slice(batch.ids, 1, 0, 5), slice(batch.mask, 1, 0, 5)});
-    CHECK(max_abs_difference(slice(full.tokens, 1, 0, 5), shorter.tokens) < 1e-14);
+    CHECK(test::max_abs_difference(slice(full.tokens, 1, 0, 5), shorter.tokens) < 1e-14);
     Tensor other_ids = clone(batch.ids);
     for (std::int64_t i = 5; i < o.max_length; ++i) other_ids.data<std::int64_t>()[i] = encoder.tokenizer().id("blue");
     const TextEncoding other = encoder.forward({other_ids, batch.mask});
-    CHECK(max_abs_difference(slice(slice(other.tokens, 0, 0, 1), 1, 0, 5),
+    CHECK(test::max_abs_difference(slice(slice(other.tokens, 0, 0, 1), 1, 0, 5),
                              slice(slice(full.tokens, 0, 0, 1), 1, 0, 5)) < 1e-14);
     // ... while a visible token changes them.
     Tensor changed_ids = clone(batch.ids);
     changed_ids.data<std::int64_t>()[2] = encoder.tokenizer().id("blue");
-    CHECK(max_abs_difference(slice(slice(encoder.forward({changed_ids, batch.mask}).tokens, 0, 0, 1), 1, 0, 1),
+    CHECK(test::max_abs_difference(slice(slice(encoder.forward({changed_ids, batch.mask}).tokens, 0, 0, 1), 1, 0, 1),
                              slice(slice(full.tokens, 0, 0, 1), 1, 0, 1)) > 1e-6);
 
     // The empty prompt: <bos> <eos>, finite features everywhere.
     const TextEncoding empty = encoder.encode({""});
     CHECK(empty.mask.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1, 0, 0, 0, 0, 0, 0, 0});
     for (double v : empty.tokens.to_vector<double>()) REQUIRE(std::isfinite(v));
-    CHECK(max_abs_difference(select(empty.tokens, 0, 0), select(full.tokens, 0, 1)) < 1e-14);
+    CHECK(test::max_abs_difference(select(empty.tokens, 0, 0), select(full.tokens, 0, 1)) < 1e-14);
 }
 
 TEST_CASE("TextEncoder: float64 gradcheck of every parameter on a tiny config", "[models][text][gradcheck]") {
@@ -470,7 +450,7 @@ TEST_CASE("TextEncoder: float64 gradcheck of every parameter on a tiny config", 
     o.mlp_ratio = 2;
     Generator gen(9);
     TextEncoder encoder = TextEncoder::from_captions({"a red circle", "a blue square"}, o, gen, DType::Float64);
-    randomize(encoder, 10);
+    test::randomize_parameters(encoder, 10);
     const TokenBatch batch = encoder.tokenizer().encode({"a red zebra", ""}, o.max_length);
     check_gradients(encoder, {}, [&](const std::vector<Tensor>&) { return encoder.forward(batch).tokens; });
 }
@@ -562,7 +542,7 @@ TEST_CASE("edge_map: a vertical step gives a vertical line, a constant frame giv
                 CHECK(v[static_cast<std::size_t>(r * cols + c)] == (across == edge - 1 || across == edge ? 1.0 : 0.0));
             }
         // The structure map at full size, level 0, is the edge map.
-        CHECK(max_abs_difference(structure_map(video, vertical ? h : w, vertical ? w : h), edges) == 0.0);
+        CHECK(test::max_abs_difference(structure_map(video, vertical ? h : w, vertical ? w : h), edges) == 0.0);
     }
     const Tensor constant = Tensor::full(Shape{2, 3, 3, 5, 4}, 0.7, DType::Float64);
     for (const std::int64_t level : {0, 2}) {
@@ -579,7 +559,7 @@ TEST_CASE("edge_map: per frame, and blind to brightness and contrast", "[models]
     const io::SafetensorsFile file = golden("structure_map");
     const Tensor video = file.at("video");
     const Tensor edges = edge_map(video);
-    CHECK(max_abs_difference(edge_map(add(mul(video, 2.5), 0.3)), edges) < 1e-12);
+    CHECK(test::max_abs_difference(edge_map(add(mul(video, 2.5), 0.3)), edges) < 1e-12);
     // Each frame is normalised alone: its largest edge is 1, whatever the other frames hold.
     const Tensor frames = reshape(edges, Shape{4, -1});
     const Tensor top = max(frames, 1);
@@ -587,7 +567,7 @@ TEST_CASE("edge_map: per frame, and blind to brightness and contrast", "[models]
     Tensor darkened = clone(video);
     select(select(darkened, 0, 0), 0, 1).fill_(0.0);  // frame b = 0, t = 1 goes black
     const Tensor changed = edge_map(darkened);
-    CHECK(max_abs_difference(select(select(changed, 0, 0), 0, 0), select(select(edges, 0, 0), 0, 0)) == 0.0);
+    CHECK(test::max_abs_difference(select(select(changed, 0, 0), 0, 0), select(select(edges, 0, 0), 0, 0)) == 0.0);
     for (double v : select(select(changed, 0, 0), 0, 1).to_vector<double>()) CHECK(v == 0.0);
 }
 
@@ -611,11 +591,11 @@ TEST_CASE("structure_map matches PyTorch (Sobel, area resize, Gaussian blur)", "
         o.sigma_per_level = c.sigma;
         const Tensor got = structure_map(video, c.height, c.width, o, c.depth ? depth : Tensor{});
         CHECK(got.shape() == Shape{2, 2, 1, c.height, c.width});
-        CHECK(max_abs_difference(got, file.at(name)) <= 1e-12);
+        CHECK(test::max_abs_difference(got, file.at(name)) <= 1e-12);
         const Tensor single = structure_map(to(video, DType::Float32), c.height, c.width, o,
                                             c.depth ? to(depth, DType::Float32) : Tensor{});
         CHECK(single.dtype() == DType::Float32);
-        CHECK(max_abs_difference(single, file.at(name)) <= 1e-5);
+        CHECK(test::max_abs_difference(single, file.at(name)) <= 1e-5);
     }
 }
 
@@ -655,11 +635,11 @@ TEST_CASE("Gaussian kernel and area resize", "[models][structure]") {
     }
     // The taps sum to 1, so a constant map stays as it is.
     const Tensor flat = Tensor::full(Shape{3, 4, 5}, 0.25, DType::Float64);
-    CHECK(max_abs_difference(gaussian_blur(flat, 1.5), flat) < 1e-15);
+    CHECK(test::max_abs_difference(gaussian_blur(flat, 1.5), flat) < 1e-15);
 
     // Area resize by whole factors averages blocks; to the same size it copies.
     const Tensor x = random(Shape{2, 4, 6}, 12);
-    CHECK(max_abs_difference(area_resize(x, 4, 6), x) == 0.0);
+    CHECK(test::max_abs_difference(area_resize(x, 4, 6), x) == 0.0);
     const Tensor half = area_resize(x, 2, 3);
     const auto xv = x.to_vector<double>(), hv = half.to_vector<double>();
     for (std::int64_t p = 0; p < 2; ++p)
@@ -738,7 +718,7 @@ TEST_CASE("ContentEncoder: any frame size gives K tokens; float64 gradcheck", "[
         for (const auto& [h, w] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {5, 8}, {16, 3}})
             CHECK(encoder.forward(random(Shape{3, 3, h, w}, 16)).shape() == Shape{3, 2, 3});
     }
-    randomize(encoder, 17);
+    test::randomize_parameters(encoder, 17);
     check_gradients(encoder, {random(Shape{2, 3, 5, 4}, 18)},
                     [&](const std::vector<Tensor>& xs) { return encoder.forward(xs[0]); });
 }

@@ -81,19 +81,6 @@ Tensor parameter(const Vae& vae, const std::string& name) {
     return {};
 }
 
-void overwrite(Tensor& p, const Tensor& value) {
-    const Tensor v = contiguous(to(detach(value), p.dtype()));
-    REQUIRE(v.shape() == p.shape());
-    std::memcpy(p.raw_data(), v.raw_data(), p.nbytes());
-}
-
-/// Every parameter U(−scale, scale), away from the initial weights.
-void randomize(Vae& vae, std::uint64_t seed, double scale = 0.5) {
-    Generator gen(seed);
-    vae.visit_parameters(
-        [&](const std::string&, Tensor& p) { overwrite(p, rand(p.shape(), gen, p.dtype(), -scale, scale)); }, "");
-}
-
 double scalar(const Tensor& t) { return t.item<double>(); }
 
 /// max |a − b| / max |b|: float32 rounding grows with the values a layer
@@ -306,7 +293,7 @@ TEST_CASE("vae_loss gradients with respect to the VAE's parameters agree with fi
           "[models][vae][loss][gradcheck]") {
     Generator init(3);
     Vae vae(tiny_options(), init, DType::Float64);
-    randomize(vae, 4);
+    test::randomize_parameters(vae, 4);
     const Tensor x = random(Shape{1, 2, 3, 4, 4}, 7, 0.0, 1.0);
     const std::vector<std::string> names = {"encoder.conv_in.bias",
                                             "encoder.down.1.blocks.0.norm1.weight",
@@ -354,7 +341,7 @@ TEST_CASE("clamp passes values and gradients inside [low, high] and pins the res
 TEST_CASE("Vae works frame by frame: shapes ×4 and ×8, videos equal their frames encoded alone", "[models][vae]") {
     Generator gen(5);
     Vae vae(tiny_options(), gen, DType::Float64);
-    randomize(vae, 6);
+    test::randomize_parameters(vae, 6);
     NoGradGuard no_grad;
     const Tensor video = random(Shape{2, 3, 3, 8, 12}, 8, 0.0, 1.0);
     const DiagonalGaussian q = vae.encode(video);
@@ -390,7 +377,7 @@ TEST_CASE("Vae works frame by frame: shapes ×4 and ×8, videos equal their fram
 TEST_CASE("Vae samples by reparameterisation from a Philox generator", "[models][vae]") {
     Generator gen(10);
     Vae vae(tiny_options(), gen, DType::Float64);
-    randomize(vae, 11);
+    test::randomize_parameters(vae, 11);
     const Tensor x = random(Shape{1, 2, 3, 4, 4}, 12, 0.0, 1.0);
     NoGradGuard no_grad;
     Generator a(42), b(42), c(43), noise_gen(42);
@@ -407,7 +394,7 @@ TEST_CASE("Vae samples by reparameterisation from a Philox generator", "[models]
 TEST_CASE("The latent scale gives unit-variance latents and is undone by decode_scaled", "[models][vae]") {
     Generator gen(13);
     Vae vae(tiny_options(), gen, DType::Float64);
-    randomize(vae, 14);
+    test::randomize_parameters(vae, 14);
     NoGradGuard no_grad;
     const Tensor x = random(Shape{2, 3, 3, 8, 8}, 15, 0.0, 1.0);
     Generator g1(7), g2(7), g3(7);

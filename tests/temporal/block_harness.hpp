@@ -22,19 +22,6 @@
 
 namespace vgt::test {
 
-/// Overwrites every parameter with U(−scale, scale) from `seed`, so that
-/// checks run away from the (often degenerate) initial weights.
-template <class Block>
-void randomize_parameters(Block& block, std::uint64_t seed, double scale = 0.5) {
-    Generator gen(seed);
-    block.visit_parameters(
-        [&](const std::string&, Tensor& p) {
-            const Tensor r = rand(p.shape(), gen, p.dtype(), -scale, scale);
-            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
-        },
-        "");
-}
-
 /// Copies `value` into the block's parameter called `name` (which must exist).
 template <class Block>
 void set_parameter(Block& block, const std::string& name, const Tensor& value) {
@@ -68,15 +55,6 @@ std::vector<std::pair<std::string, Shape>> parameter_shapes(const Block& block, 
     return out;
 }
 
-/// Largest |a − b| over all elements.
-inline double max_abs_difference(const Tensor& a, const Tensor& b) {
-    REQUIRE(a.shape() == b.shape());
-    const auto va = a.to_vector<double>();
-    const auto vb = b.to_vector<double>();
-    double worst = 0;
-    for (std::size_t i = 0; i < va.size(); ++i) worst = std::max(worst, std::abs(va[i] - vb[i]));
-    return worst;
-}
 
 /// Frames [t0, t1) of a video [B, T, C, H, W].
 inline Tensor frames(const Tensor& video, std::int64_t t0, std::int64_t t1) { return slice(video, 1, t0, t1); }
