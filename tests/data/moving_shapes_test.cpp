@@ -439,6 +439,72 @@ TEST_CASE("moving shapes: ground-truth flow is each object's displacement", "[da
     CHECK_THROWS_WITH(ground_truth_flow(one_frame), Catch::Contains("ground_truth_flow") && Catch::Contains("2 frames"));
 }
 
+TEST_CASE("moving shapes: held-out combinations stay out of the train split", "[data][moving_shapes]") {
+    MovingShapesOptions o = small_options();
+    o.palette = palette_named("primary");
+    o.max_objects = 2;
+    o.held_out = {"red circle left", "blue square up-right", "green triangle down"};
+    const MovingShapes all(o);
+    REQUIRE(all.held_out().size() == 3);
+    CHECK(all.held_out()[1].colour == 2);
+    CHECK(all.held_out()[1].shape == ShapeKind::square);
+    CHECK(all.held_out()[1].direction == Direction::up_right);
+
+    auto is_held_out = [&](const ShapeObject& obj) {
+        for (const auto& c : all.held_out())
+            if (o.palette[c.colour].name == obj.colour.name && c.shape == obj.shape && c.direction == obj.direction)
+                return true;
+        return false;
+    };
+    o.split = "train";
+    const MovingShapes train(o);
+    o.split = "held-out";
+    o.min_objects = o.max_objects = 1;  // every object of a clip held out: rare with more
+    const MovingShapes held(o);
+    std::int64_t clips_with_held_out = 0, redrawn = 0;
+    for (std::int64_t i = 0; i < 300; ++i) {
+        const ShapesClip a = all.get(i);
+        bool any = false;
+        for (const auto& obj : a.objects) any |= is_held_out(obj);
+        clips_with_held_out += any;
+        const ShapesClip t = train.get(i);
+        for (const auto& obj : t.objects) CHECK_FALSE(is_held_out(obj));
+        // A clip already in the split is the same clip.
+        if (!any) CHECK(t.caption == a.caption);
+        if (!any) CHECK(test::max_abs_difference(t.video, a.video) == 0.0);
+        redrawn += any;
+        const ShapesClip h = held.get(i);
+        for (const auto& obj : h.objects) CHECK(is_held_out(obj));
+    }
+    // The list matters: some clips of split "all" show a held-out combination.
+    CHECK(clips_with_held_out > 0);
+    CHECK(redrawn == clips_with_held_out);
+
+    // Split "all" makes the clips of a data set without a list.
+    MovingShapesOptions plain = small_options();
+    plain.palette = palette_named("primary");
+    plain.max_objects = 2;
+    const MovingShapes unlisted(plain);
+    for (std::int64_t i = 0; i < 5; ++i) CHECK(unlisted.get(i).caption == all.get(i).caption);
+
+    auto rejects = [&](auto change, const char* text) {
+        MovingShapesOptions bad = o;
+        change(bad);
+        CHECK_THROWS_WITH(MovingShapes(bad), Catch::Contains(text));
+    };
+    rejects([](auto& b) { b.held_out = {"purple circle left"}; }, "'purple'");
+    rejects([](auto& b) { b.held_out = {"red hexagon left"}; }, "'hexagon'");
+    rejects([](auto& b) { b.held_out = {"red circle sideways"}; }, "'sideways'");
+    rejects([](auto& b) { b.held_out = {"red circle"}; }, "three words");
+    rejects([](auto& b) { b.split = "test"; }, "'test'");
+    rejects([](auto& b) { b.held_out = {}; }, "held_out combinations for split 'held-out'");
+    // Only "still" objects held out while nothing can be still: no clip of the split exists.
+    MovingShapesOptions impossible = o;
+    impossible.held_out = {"red circle still"};
+    impossible.min_objects = impossible.max_objects = 1;
+    CHECK_THROWS_WITH(MovingShapes(impossible).get(0), Catch::Contains("within 1000 draws"));
+}
+
 TEST_CASE("moving shapes: bad options and indices are errors", "[data][moving_shapes]") {
     auto rejects = [](auto change, const char* text) {
         MovingShapesOptions o;

@@ -48,16 +48,6 @@ PreviewClips first_clips(const Dataset& dataset, std::int64_t count) {
     return {batch.video, batch.captions};
 }
 
-/// Every frame t of the K clips tiled into one image, columns ≈ √K: a video
-/// [T, 3, rows·S + gaps, columns·S + gaps] with white gaps.
-Tensor tiled_video(const Tensor& clips) {
-    const std::int64_t count = clips.size(0), frames = clips.size(1);
-    const int columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
-    std::vector<Tensor> tiled;
-    for (std::int64_t t = 0; t < frames; ++t) tiled.push_back(vgt::io::frame_grid(select(clips, 1, t), columns));
-    return stack(tiled, 0);
-}
-
 bool ends_with(const std::string& text, const std::string& suffix) {
     return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -144,7 +134,7 @@ int command_data_preview(Flags& flags) {
     } else {
         vgt::io::WriteOptions options;
         options.fps = static_cast<double>(fps);
-        vgt::io::write_video(out, tiled_video(preview.video), options);
+        vgt::io::write_video(out, vgt::io::video_grid(preview.video), options);
     }
     for (std::size_t i = 0; i < preview.captions.size(); ++i) fmt::print("{}: {}\n", i, preview.captions[i]);
     fmt::print("wrote {} ({} clips of {} frames, {}x{})\n", out, preview.video.size(0), preview.video.size(1),

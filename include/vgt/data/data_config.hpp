@@ -117,6 +117,8 @@ void visit_fields(Visitor& v, MovingShapesOptions& o) {
     v("texture_scale", o.texture_scale);
     v("seed", o.seed);
     v("epoch_size", o.epoch_size);
+    v("held_out", o.held_out);
+    v("split", o.split);
 }
 
 template <class Visitor>

@@ -104,6 +104,13 @@ struct MovingShapesOptions {
     double texture_scale = 8;        // pixels: noise lattice cell, or stripe half-period
     std::uint64_t seed = 0;
     std::int64_t epoch_size = 10000;  // size(): clips per epoch
+    // Combinations kept out of training, to measure generalisation to
+    // prompts never seen: "colour shape direction" triples such as
+    // "red circle left" or "blue square up-left" (direction_name's words).
+    // split "train" draws a clip again until none of its objects is held
+    // out, "held-out" until all of them are, "all" ignores the list.
+    std::vector<std::string> held_out;
+    std::string split = "all";
 
     /// Throws vgt::Error naming the first bad option.
     void validate() const {
@@ -139,6 +146,57 @@ struct MovingShapesOptions {
                   texture_scale);
         VGT_CHECK(epoch_size >= 1 && epoch_size <= (1ll << 32), op, "expected epoch_size in [1, 2^32], found {}",
                   epoch_size);
+        VGT_CHECK(split == "all" || split == "train" || split == "held-out", op,
+                  "expected split 'all', 'train' or 'held-out', found '{}'", split);
+        VGT_CHECK(split != "held-out" || !held_out.empty(), op,
+                  "expected held_out combinations for split 'held-out', found none");
+        for (const std::string& text : held_out) parse_combination(text);
+    }
+
+    /// One held_out entry, checked against the palette and the shapes.
+    struct Combination {
+        std::size_t colour = 0;  // index into palette
+        ShapeKind shape = ShapeKind::circle;
+        Direction direction = Direction::still;
+
+        bool operator==(const Combination&) const = default;
+    };
+
+    Combination parse_combination(std::string_view text) const {
+        constexpr std::string_view op = "MovingShapes";
+        std::vector<std::string> words;
+        std::size_t at = 0;
+        while (at < text.size()) {
+            const std::size_t end = std::min(text.find(' ', at), text.size());
+            if (end > at) words.emplace_back(text.substr(at, end - at));
+            at = end + 1;
+        }
+        VGT_CHECK(words.size() == 3, op, "expected a held_out entry 'colour shape direction' (three words), found '{}'",
+                  text);
+        Combination c;
+        const NamedColour* colour = find_colour(palette, words[0]);
+        VGT_CHECK(colour != nullptr, op, "expected a held_out colour from the palette, found '{}' in '{}'", words[0],
+                  text);
+        c.colour = static_cast<std::size_t>(colour - palette.data());
+        bool shape_known = false;
+        for (ShapeKind k : shapes)
+            if (shape_name(k) == words[1]) {
+                c.shape = k;
+                shape_known = true;
+            }
+        VGT_CHECK(shape_known, op, "expected a held_out shape from the options' shapes, found '{}' in '{}'", words[1],
+                  text);
+        bool direction_known = false;
+        for (int d = 0; d <= static_cast<int>(Direction::down_right); ++d)
+            if (direction_name(static_cast<Direction>(d)) == words[2]) {
+                c.direction = static_cast<Direction>(d);
+                direction_known = true;
+            }
+        VGT_CHECK(direction_known, op,
+                  "expected a held_out direction (still, left, right, up, down, up-left, up-right, down-left, "
+                  "down-right), found '{}' in '{}'",
+                  words[2], text);
+        return c;
     }
 };
 
@@ -170,6 +228,8 @@ inline constexpr std::int64_t kUnitsPerPixel = 64;  // positions and sizes on a 
 inline constexpr int kSamples = 4;                  // 4×4 point samples per pixel
 inline constexpr std::uint64_t kShapesStreamKey = 0x6d6f76696e677368ull;  // keeps shape streams apart from others
 inline constexpr std::uint64_t kTextureOffset = std::uint64_t{1} << 31;     // the texture's half of a clip's words
+inline constexpr std::uint64_t kAttemptWords = std::uint64_t{1} << 20;      // words of one draw of a clip's objects
+inline constexpr std::int64_t kSplitAttempts = 1000;                        // draws before a split gives up (< 2^11)
 
 inline std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 inline std::int64_t floor_mod(std::int64_t a, std::int64_t b) { return a - floor_div(a, b) * b; }
@@ -291,7 +351,10 @@ inline std::vector<std::int32_t> render_background(const MovingShapesOptions& o,
 /// The MovingShapes data set: clip i is a pure function of (options, i).
 class MovingShapes {
 public:
-    explicit MovingShapes(MovingShapesOptions options = {}) : options_(std::move(options)) { options_.validate(); }
+    explicit MovingShapes(MovingShapesOptions options = {}) : options_(std::move(options)) {
+        options_.validate();
+        for (const std::string& text : options_.held_out) held_out_.push_back(options_.parse_combination(text));
+    }
 
     const MovingShapesOptions& options() const { return options_; }
     std::int64_t size() const { return options_.epoch_size; }
@@ -318,14 +381,25 @@ public:
         const MovingShapesOptions& o = options_;
         const std::uint64_t key = o.seed ^ detail::kShapesStreamKey;
         const std::uint64_t first_word = static_cast<std::uint64_t>(index) << 32;
-        PhiloxWords words(Generator(key, first_word));
         PhiloxWords texture_words(Generator(key, first_word + detail::kTextureOffset));
 
         ShapesClip clip;
         clip.index = index;
-        const auto objects = static_cast<std::size_t>(words.uniform(o.min_objects, o.max_objects));
-        clip.phrasing = static_cast<int>(words.uniform(0, kCaptionPhrasings - 1));
-        std::vector<detail::ObjectPlan> plan = plan_objects(words, objects);
+        std::size_t objects = 0;
+        std::vector<detail::ObjectPlan> plan;
+        // Attempt a reads its own stretch of the clip's words, so split "all"
+        // (always attempt 0) makes the same clips as before splits existed.
+        for (std::int64_t attempt = 0;; ++attempt) {
+            VGT_CHECK(attempt < detail::kSplitAttempts, "MovingShapes::get",
+                      "expected a clip of split '{}' within {} draws for index {}, found none; hold out fewer "
+                      "combinations, or ones that the speeds and shapes allow",
+                      o.split, detail::kSplitAttempts, index);
+            PhiloxWords words(Generator(key, first_word + static_cast<std::uint64_t>(attempt) * detail::kAttemptWords));
+            objects = static_cast<std::size_t>(words.uniform(o.min_objects, o.max_objects));
+            clip.phrasing = static_cast<int>(words.uniform(0, kCaptionPhrasings - 1));
+            plan = plan_objects(words, objects);
+            if (in_split(plan)) break;
+        }
         const std::vector<std::int32_t> background = detail::render_background(o, texture_words);
 
         const std::int64_t T = o.frames, H = o.height, W = o.width;
@@ -364,7 +438,27 @@ public:
         return clip;
     }
 
+    /// The held_out combinations, parsed.
+    const std::vector<MovingShapesOptions::Combination>& held_out() const { return held_out_; }
+
 private:
+    MovingShapesOptions options_;
+    std::vector<MovingShapesOptions::Combination> held_out_;
+
+    /// Whether a drawn clip belongs to the options' split.
+    bool in_split(const std::vector<detail::ObjectPlan>& plan) const {
+        if (options_.split == "all") return true;
+        std::size_t held = 0;
+        for (const detail::ObjectPlan& p : plan) {
+            constexpr double unit = detail::kUnitsPerPixel;
+            const MovingShapesOptions::Combination c{
+                p.colour, p.shape,
+                direction_of(static_cast<double>(p.x.velocity(0)) / unit, static_cast<double>(p.y.velocity(0)) / unit)};
+            held += std::find(held_out_.begin(), held_out_.end(), c) != held_out_.end();
+        }
+        return options_.split == "train" ? held == 0 : held == plan.size();
+    }
+
     /// Shapes, colours and sizes, then positions and velocities.
     std::vector<detail::ObjectPlan> plan_objects(PhiloxWords& words, std::size_t objects) const {
         const MovingShapesOptions& o = options_;
@@ -491,8 +585,6 @@ private:
                 }
         }, 1);
     }
-
-    MovingShapesOptions options_;
 };
 
 static_assert(Dataset<MovingShapes>);

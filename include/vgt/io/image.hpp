@@ -40,6 +40,7 @@
 #include "vgt/core/shape.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/io/file.hpp"
+#include "vgt/ops/join.hpp"
 #include "vgt/ops/view.hpp"
 
 // The C headers stb includes, included here first so that their include
@@ -523,6 +524,19 @@ inline Tensor frame_grid(const Tensor& video, int columns = 0, int padding = 1, 
             }
     });
     return out;
+}
+
+/// K videos [K, T, C, H, W] played side by side: every frame t of the K
+/// clips tiled into one image with ⌈√K⌉ columns, a video
+/// [T, C, rows·H + gaps, columns·W + gaps] with white one-pixel gaps.
+inline Tensor video_grid(const Tensor& videos) {
+    VGT_CHECK(videos.defined() && videos.rank() == 5 && videos.numel() > 0, "video_grid",
+              "expected videos [K, T, C, H, W], found {}", videos.defined() ? fmt::format("{}", videos.shape()) : "none");
+    const std::int64_t count = videos.size(0), frames = videos.size(1);
+    const int columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
+    std::vector<Tensor> tiled;
+    for (std::int64_t t = 0; t < frames; ++t) tiled.push_back(frame_grid(select(videos, 1, t), columns));
+    return stack(tiled, 0);
 }
 
 /// Writes frame_grid(video, columns, padding) as a PNG (white padding):
