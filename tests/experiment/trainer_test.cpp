@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support.hpp"
+#include "experiment/tiny_train_config.hpp"
 
 #include <vgt/experiment/checkpoint.hpp>
 #include <vgt/experiment/progress.hpp>
@@ -25,53 +26,6 @@ using namespace vgt;
 using namespace vgt::experiment;
 
 namespace {
-
-/// A model and data small enough for CI: 8×8 clips of 2 frames, one shape.
-TrainConfig tiny_config(const std::string& model, const std::string& output_dir) {
-    TrainConfig c;
-    c.model = model;
-    auto& d = c.data.moving_shapes;
-    d.frames = 2;
-    d.height = d.width = 8;
-    d.min_size = 3;
-    d.max_size = 5;
-    d.max_objects = 1;
-    d.epoch_size = 64;
-    auto& u = c.unet;
-    u.base_channels = 8;
-    u.channel_mult = {1, 2};
-    u.res_blocks = 1;
-    u.attention_levels = {1};
-    u.heads = 2;
-    u.temporal_heads = 2;
-    u.context_dim = 16;
-    u.time_embed_dim = 16;
-    u.max_frames = 4;
-    auto& t = c.text_encoder;
-    t.vocab_limit = 64;
-    t.max_length = 12;
-    t.width = 16;
-    t.layers = 1;
-    t.heads = 2;
-    t.mlp_ratio = 2;
-    c.time_embedding.frequency_channels = 16;
-    c.time_embedding.width = 16;
-    c.diffusion.timesteps = 100;
-    c.diffusion.sample_steps = 2;
-    c.optim.adamw.lr = 3e-3;
-    c.optim.lr_schedule.total_steps = 1000;
-    c.optim.ema = optim::EmaOptions{0.9, true};
-    c.training.steps = 4;
-    c.training.batch_size = 4;
-    c.training.log_every = 1;
-    c.training.sample_every = 0;
-    c.training.checkpoint_every = 0;
-    c.training.output_dir = output_dir;
-    c.training.vocab_clips = 32;
-    c.training.prefetch = 0;
-    c.training.progress = "off";
-    return c;
-}
 
 std::vector<std::byte> parameter_bytes(const TextToVideo& model) {
     std::vector<std::byte> out;
@@ -99,7 +53,7 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST_CASE("train config: JSON round trip, strict keys and consistency checks", "[experiment]") {
-    const TrainConfig c = tiny_config("gen1", "out");
+    const TrainConfig c = test::tiny_train_config("gen1", "out");
     const nlohmann::json j = train_config_to_json(c);
     CHECK(train_config_to_json(train_config_from_json(j)) == j);
     CHECK(j.at("diffusion").at("schedule") == "cosine");
@@ -147,7 +101,7 @@ TEST_CASE("train config: JSON round trip, strict keys and consistency checks", "
 }
 
 TEST_CASE("TextToVideo: names, loss with condition dropout, guided sampling", "[experiment]") {
-    const TrainConfig c = tiny_config("gen1", "out");
+    const TrainConfig c = test::tiny_train_config("gen1", "out");
     Generator gen(1);
     const std::vector<std::string> captions = {"a red circle moving left", "a blue square moving up"};
     TextToVideo model = TextToVideo::from_captions(c, captions, gen);
@@ -210,7 +164,7 @@ TEST_CASE("TextToVideo: names, loss with condition dropout, guided sampling", "[
 
 TEST_CASE("checkpoint: round trip and checked loading", "[experiment]") {
     test::TempDir dir;
-    const TrainConfig c = tiny_config("image", dir.path.string());
+    const TrainConfig c = test::tiny_train_config("image", dir.path.string());
     Generator gen(3);
     const TextToVideo model = TextToVideo::from_captions(c, {"a red circle moving left"}, gen);
     const std::string path = dir.file("ckpt.safetensors");
@@ -250,8 +204,8 @@ TEST_CASE("checkpoint: round trip and checked loading", "[experiment]") {
 
 TEST_CASE("trainer: N steps equal N/2 + checkpoint + N/2, bit for bit", "[experiment]") {
     test::TempDir dir;
-    TrainConfig straight = tiny_config("gen1", dir.file("straight"));
-    TrainConfig split = tiny_config("gen1", dir.file("split"));
+    TrainConfig straight = test::tiny_train_config("gen1", dir.file("straight"));
+    TrainConfig split = test::tiny_train_config("gen1", dir.file("split"));
     split.training.prefetch = 2;  // the loader's thread does not change the batches
     straight.training.checkpoint_every = 2;
     straight.optim.lr_schedule.warmup_steps = 2;
@@ -304,7 +258,7 @@ TEST_CASE("trainer: N steps equal N/2 + checkpoint + N/2, bit for bit", "[experi
 
 TEST_CASE("trainer: a NaN stops training at its step and keeps the last checkpoint", "[experiment]") {
     test::TempDir dir;
-    TrainConfig c = tiny_config("image", dir.file("run"));
+    TrainConfig c = test::tiny_train_config("image", dir.file("run"));
     c.training.checkpoint_every = 1;
     Trainer trainer(c);
     std::vector<char> before;
@@ -327,7 +281,7 @@ TEST_CASE("trainer: a NaN stops training at its step and keeps the last checkpoi
 
 TEST_CASE("trainer: the loss falls on MovingShapes", "[experiment]") {
     test::TempDir dir;
-    TrainConfig c = tiny_config("image", dir.file("run"));
+    TrainConfig c = test::tiny_train_config("image", dir.file("run"));
     c.training.steps = 40;
     c.training.batch_size = 8;
     c.training.log_every = 10;

@@ -89,7 +89,7 @@ class ResBlock(nn.Module):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups_for(o, cin), cin)
         self.conv1 = make_stage(o["stage"], cin, cout, o)
-        self.time_proj = nn.Linear(o["time_embed_dim"], cout)
+        self.time_proj = nn.Linear(o["time_embed_dim"], 2 * cout)
         self.norm2 = nn.GroupNorm(groups_for(o, cout), cout)
         self.conv2 = make_stage(o["stage"], cout, cout, o)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else None
@@ -97,8 +97,9 @@ class ResBlock(nn.Module):
     def forward(self, x, time_features, temporal):
         run = (lambda s, v: s(v)) if temporal else stage_per_frame
         h = run(self.conv1, F.silu(norm_frames(self.norm1, x)))
-        h = h + self.time_proj(time_features)[:, None, :, None, None]
-        h = run(self.conv2, F.silu(norm_frames(self.norm2, h)))
+        scale, shift = self.time_proj(time_features)[:, None, :, None, None].chunk(2, dim=2)
+        h = norm_frames(self.norm2, h) * (1 + scale) + shift
+        h = run(self.conv2, F.silu(h))
         return (conv_stages.per_frame(self.skip, x) if self.skip is not None else x) + h
 
 

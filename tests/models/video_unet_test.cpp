@@ -300,7 +300,8 @@ TEST_CASE("VideoUNet params and flops in closed form", "[models][unet]") {
     const auto image = make_unet<ImageUNet>(o, 1);
     const std::int64_t d = o.time_embed_dim;
     const auto res = [&](std::int64_t in, std::int64_t out) {
-        return 2 * in + conv_params(in, out, 3) + d * out + out + 2 * out + conv_params(out, out, 3) +
+        // time_proj maps D to a scale and a shift per channel: 2·Cout outputs.
+        return 2 * in + conv_params(in, out, 3) + 2 * (d * out + out) + 2 * out + conv_params(out, out, 3) +
                (in != out ? conv_params(in, out, 1) : 0);
     };
     const auto attn = [](std::int64_t c) { return 2 * c + 4 * c * c + c; };
@@ -312,7 +313,7 @@ TEST_CASE("VideoUNet params and flops in closed form", "[models][unet]") {
     // [B=2, T=3, 3, 8, 8]: 384 positions at level 0, 96 at level 1.
     const std::int64_t frames = 6, p0 = frames * 64, p1 = frames * 16;
     const auto res_flops = [&](std::int64_t in, std::int64_t out, std::int64_t positions) {
-        return conv_flops(in, out, 3, positions) + conv_flops(out, out, 3, positions) + 2.0 * 2 * d * out +
+        return conv_flops(in, out, 3, positions) + conv_flops(out, out, 3, positions) + 2.0 * 2 * d * (2 * out) +
                (in != out ? conv_flops(in, out, 1, positions) : 0.0);
     };
     // Four C×C projections per token, and q·kᵀ and w·v over the 16 tokens of a frame.

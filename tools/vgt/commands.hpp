@@ -13,5 +13,7 @@ int command_metrics(Flags& flags);       // metrics_command.cpp
 int command_flow(Flags& flags);          // flow_command.cpp
 int command_train(Flags& flags);         // train_command.cpp
 int command_sample(Flags& flags);        // sample_command.cpp
+int command_edit(Flags& flags);          // edit_command.cpp
+int command_evaluate(Flags& flags);      // evaluate_command.cpp
 
 }  // namespace vgt::cli

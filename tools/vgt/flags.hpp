@@ -4,6 +4,7 @@
 // so a misspelt flag is an error rather than a silent default.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <map>
@@ -74,6 +75,21 @@ public:
         if (used != v->size() || n < min)
             throw vgt::Error(fmt::format("vgt: expected an integer ≥ {} for --{}, found '{}'", min, name, *v));
         return n;
+    }
+    /// A finite number, or nothing when the flag is absent.
+    std::optional<double> number(const std::string& name) {
+        auto v = get(name);
+        if (!v) return std::nullopt;
+        std::size_t used = 0;
+        double x = 0;
+        try {
+            x = std::stod(*v, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != v->size() || !std::isfinite(x))
+            throw vgt::Error(fmt::format("vgt: expected a number for --{}, found '{}'", name, *v));
+        return x;
     }
     bool flag(const std::string& name) { return get(name).has_value(); }
 

@@ -73,6 +73,32 @@ Commands:
       weights unless --no-ema): .gif, .mp4 or .npy [1, T, C, H, W].
       Defaults come from the checkpoint's config.
 
+  vgt edit --checkpoint CKPT --input VIDEO --prompt TEXT --out FILE
+           [--structure-level TS] [--frames T] [--steps N]
+           [--sampler ddpm|ddim|dpm-solver++2m|euler] [--guidance W]
+           [--temporal-guidance WT] [--reference IMAGE] [--seed S]
+           [--fps F] [--no-ema]
+      Gen-1 video-to-video: the input video (any file FFmpeg reads, or an
+      .npy [T, C, H, W] in [0, 1]; its first T frames, the model's count
+      unless --frames, resized to the model's size) keeps its structure,
+      coarsened by structure level TS (default 0: every edge), and takes
+      the look the prompt describes (and, for a content model, the
+      --reference image's). Needs a checkpoint trained with
+      conditioning.structure = true; writes .gif, .mp4 or .npy
+      [1, T, C, H, W].
+
+  vgt evaluate --checkpoint CKPT [--prompts N] [--batch B] [--steps N]
+               [--sampler NAME] [--guidance W] [--temporal-guidance WT]
+               [--structure-level TS] [--seed S] [--out DIR] [--json]
+               [--no-ema]
+      Scores a model trained on MovingShapes (docs/quality.md). A
+      text-to-video model samples one video per caption of N real clips
+      (default 100; the held-out split when the config holds combinations
+      out, else clips of data seed + 1): caption, colour, shape and
+      direction accuracy, and the flow-warping error against the real
+      clips'. A structure model edits N clips into another colour: the
+      share in the new colour whose trajectory stays within 2 pixels.
+      --out DIR writes evaluation.json, samples.gif and samples.txt.
   vgt help
       This text.
 
@@ -121,6 +147,14 @@ int run(const std::vector<std::string>& args) {
     if (args[0] == "sample") {
         Flags flags({args.begin() + 1, args.end()}, {"no-ema"});
         return command_sample(flags);
+    }
+    if (args[0] == "edit") {
+        Flags flags({args.begin() + 1, args.end()}, {"no-ema"});
+        return command_edit(flags);
+    }
+    if (args[0] == "evaluate") {
+        Flags flags({args.begin() + 1, args.end()}, {"no-ema", "json"});
+        return command_evaluate(flags);
     }
     throw vgt::Error(fmt::format("vgt: unknown command '{}' (see `vgt help`)", args[0]));
 }

@@ -24,33 +24,8 @@ namespace vgt::cli {
 
 namespace {
 
-std::optional<double> number_flag(Flags& flags, const std::string& name) {
-    const auto text = flags.get(name);
-    if (!text) return std::nullopt;
-    std::size_t used = 0;
-    double value = 0;
-    try {
-        value = std::stod(*text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text->size() || !std::isfinite(value))
-        throw vgt::Error(fmt::format("vgt sample: expected a number for --{}, found '{}'", name, *text));
-    return value;
-}
-
 bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-/// Copies the EMA weights ("ema.<parameter>") into the model; false when there are none.
-bool load_ema_weights(experiment::Checkpoint& checkpoint) {
-    std::vector<std::pair<std::string, Tensor>> weights;
-    for (const auto& [name, t] : checkpoint.training_state)
-        if (name.rfind("ema.", 0) == 0 && name != "ema.num_updates") weights.emplace_back(name.substr(4), t);
-    if (weights.empty()) return false;
-    nn::load_parameters(checkpoint.model, weights, "", true);
-    return true;
 }
 
 }  // namespace
@@ -64,17 +39,17 @@ int command_sample(Flags& flags) {
     request.frames = flags.integer("frames", 0, 1);
     request.steps = flags.integer("steps", 0, 1);
     if (const auto sampler = flags.get("sampler")) request.sampler = diffusion::parse_sampler_kind(*sampler);
-    request.guidance = number_flag(flags, "guidance");
-    request.temporal_guidance = number_flag(flags, "temporal-guidance");
+    request.guidance = flags.number("guidance");
+    request.temporal_guidance = flags.number("temporal-guidance");
     request.seed = static_cast<std::uint64_t>(flags.integer("seed", 0, 0));
     const bool training_weights = flags.flag("no-ema");
-    const double fps = number_flag(flags, "fps").value_or(8.0);
+    const double fps = flags.number("fps").value_or(8.0);
     flags.require_all_used();
     if (!ends_with(out, ".npy") && !io::video_io_available())
         throw vgt::Error(fmt::format("vgt sample: '{}': this vgt was built without FFmpeg; write an .npy instead", out));
 
     experiment::Checkpoint checkpoint = experiment::read_checkpoint(path);
-    const bool ema = !training_weights && load_ema_weights(checkpoint);
+    const bool ema = !training_weights && experiment::use_ema_weights(checkpoint);
     const Tensor videos = checkpoint.model.sample(request);  // [1, T, C, H, W]
     if (ends_with(out, ".npy"))
         io::write_npy(out, videos);

@@ -8,3 +8,4 @@
 #include "vgt/experiment/train_config.hpp"
 #include "vgt/experiment/trainer.hpp"
 #include "vgt/experiment/unet_model.hpp"
+#include "vgt/experiment/video_conditions.hpp"

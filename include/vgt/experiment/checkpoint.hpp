@@ -2,13 +2,16 @@
 // A text-to-video training checkpoint: one safetensors file.
 //
 //   tensors   the model's parameters under their own names
-//             ("text_encoder.*", "time_embedding.*", "unet.*"), then the
+//             ("text_encoder.*", "time_embedding.*", "unet.*", and
+//             "content_encoder.*" with content conditioning), then the
 //             training state the caller passes: AdamW's "optim.*", the
 //             EMA's "ema.*", the loss scaler's "loss_scaler.*"
 //   metadata  format "vgt-text-to-video", format_version "1", step (the
 //             optimiser steps taken), rng ({"seed", "offset"} of the
 //             generator the next step starts from), model (the preset's
-//             name), config (the TrainConfig as JSON, every field),
+//             name), config (the TrainConfig as JSON, every field, the
+//             conditioning section included; a config written before that
+//             section existed reads with it off),
 //             tokenizer (the vocabulary as JSON)
 //
 // Writing is atomic (io::write_safetensors: a temporary file renamed over
@@ -174,6 +177,17 @@ inline Checkpoint read_checkpoint(const std::string& path) {
         fail(op, "'{}': {}", path, e.what());
     }
     return out;
+}
+
+/// Replaces the model's parameters by the checkpoint's EMA weights
+/// ("ema.<parameter>"); false, and nothing changed, when it has none.
+inline bool use_ema_weights(Checkpoint& checkpoint) {
+    std::vector<std::pair<std::string, Tensor>> weights;
+    for (const auto& [name, t] : checkpoint.training_state)
+        if (name.rfind("ema.", 0) == 0 && name != "ema.num_updates") weights.emplace_back(name.substr(4), t);
+    if (weights.empty()) return false;
+    nn::load_parameters(checkpoint.model, weights, "", true);
+    return true;
 }
 
 }  // namespace vgt::experiment

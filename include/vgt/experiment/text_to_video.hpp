@@ -13,7 +13,15 @@
 //                  Gen-1's temporal guidance (the UNet with temporal layers
 //                  off) → (x + 1) / 2 clamped to [0, 1].
 //
-// Parameter names: "text_encoder.*", "time_embedding.*", "unet.*".
+// With Gen-1's conditioning (TrainConfig::conditioning) the model edits
+// videos: structure concatenates the structure map of the clip (training)
+// or of a source video (sampling) to the noisy input as channel C; content
+// appends a ContentEncoder's tokens of a reference frame to the text
+// tokens. Guidance's null condition drops the text and the content but
+// keeps the structure, as Gen-1 does.
+//
+// Parameter names: "text_encoder.*", "time_embedding.*", "unet.*", and
+// "content_encoder.*" with content conditioning.
 
 #include <cstdint>
 #include <memory>
@@ -34,12 +42,17 @@
 #include "vgt/diffusion/training_loss.hpp"
 #include "vgt/experiment/train_config.hpp"
 #include "vgt/experiment/unet_model.hpp"
+#include "vgt/experiment/video_conditions.hpp"
+#include "vgt/models/content_encoder.hpp"
 #include "vgt/models/text_encoder.hpp"
 #include "vgt/models/timestep_embedding.hpp"
 #include "vgt/models/tokenizer.hpp"
+#include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/join.hpp"
+#include "vgt/ops/reduce.hpp"
+#include "vgt/ops/view.hpp"
 
 namespace vgt::experiment {
 
@@ -54,18 +67,31 @@ struct SampleRequest {
     std::optional<double> guidance;           // w
     std::optional<double> temporal_guidance;  // w_t
     std::uint64_t seed = 0;
+    // Structure models (conditioning.structure) only, and needed there: the
+    // source video [P or 1, T, C, H, W] in [0, 1] whose structure the
+    // samples keep, at structure level t_s. Its T is the frame count.
+    Tensor source;
+    std::int64_t structure_level = 0;
+    // Content models (conditioning.content) only: reference frames
+    // [P or 1, C, H', W'] in [0, 1] whose content the samples take; without
+    // one the content tokens are left out (the null content).
+    Tensor reference;
 };
 
 class TextToVideo {
 public:
     /// Builds every part from `config` (validated here) and `tokenizer`,
     /// drawing initial weights from `gen` in the order text encoder, time
-    /// embedding, UNet.
+    /// embedding, UNet, content encoder (with content conditioning), pooled
+    /// text projection (with conditioning.pooled_text).
     TextToVideo(TrainConfig config, models::Tokenizer tokenizer, Generator& gen)
         : config_(validated(std::move(config))),
           text_encoder_(std::move(tokenizer), config_.text_encoder, gen),
           time_embedding_(config_.time_embedding, gen),
           unet_(make_unet(config_.model, config_.unet, gen)) {
+        if (config_.conditioning.content) content_encoder_.emplace(config_.conditioning.content_encoder, gen);
+        if (config_.conditioning.pooled_text)
+            text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
         if (!config_.diffusion.is_flow())
             schedule_ = diffusion::NoiseSchedule::named(config_.diffusion.schedule, config_.diffusion.timesteps);
     }
@@ -79,7 +105,10 @@ public:
     /// The denoising loss of a batch: videos float32 [B, T, C, H, W] in
     /// [0, 1], one caption per video. Draws from `gen`, in order: B uniforms
     /// for the condition dropout (probability `condition_dropout`), then
-    /// the loss's times and noise, then any dropout inside the UNet.
+    /// the loss's times and noise, then (structure conditioning) B uniforms
+    /// for the structure levels and B for the structure dropout, then
+    /// (content conditioning) B for the reference frames and B for the
+    /// content dropout, then any dropout inside the UNet.
     diffusion::DenoisingLoss training_loss(const Tensor& videos, const std::vector<std::string>& captions,
                                            double condition_dropout, Generator& gen) const {
         constexpr const char* op = "TextToVideo::training_loss";
@@ -100,7 +129,13 @@ public:
         run.training = true;
         run.generator = &gen;
         const diffusion::Denoiser model = [&](const Tensor& x_t, const Tensor& time) {
-            return unet_->forward(x_t, time_embedding_.forward(time), context.tokens, context.mask, run);
+            // Gen-1's conditions draw after the condition dropout, the times and
+            // the noise, so a model without them draws exactly as before.
+            const Tensor input =
+                config_.conditioning.structure ? concat({x_t, training_structure(videos, gen)}, 2) : x_t;
+            const models::TextEncoding full = content_encoder_ ? with_content(context, training_content(videos, gen))
+                                                               : context;
+            return unet_->forward(input, conditioned_time(time, full), full.tokens, full.mask, run);
         };
         const DiffusionConfig& d = config_.diffusion;
         if (d.is_flow()) {
@@ -111,15 +146,19 @@ public:
     }
 
     /// Videos [P, T, C, H, W] in [0, 1] for P prompts, from noise drawn
-    /// from Generator(request.seed).
+    /// from Generator(request.seed); for a structure model, edits of
+    /// request.source.
     Tensor sample(const SampleRequest& request) const {
         constexpr const char* op = "TextToVideo::sample";
         const DiffusionConfig& d = config_.diffusion;
         const VideoGeometry g = video_geometry(config_.data);
         VGT_CHECK(!request.prompts.empty(), op, "expected at least one prompt, found none");
-        const std::int64_t frames = request.frames > 0 ? request.frames : g.frames;
         VGT_CHECK(request.frames >= 0, op, "expected frames >= 0 (0: the data's {}), found {}", g.frames,
                   request.frames);
+        const auto prompts = static_cast<std::int64_t>(request.prompts.size());
+        const Tensor structure = sample_structure(request, prompts);  // [P, T, 1, H, W], or none
+        const std::int64_t frames =
+            structure.defined() ? structure.size(1) : (request.frames > 0 ? request.frames : g.frames);
         const std::int64_t steps = request.steps > 0 ? request.steps : d.sample_steps;
         VGT_CHECK(request.steps >= 0 && steps <= (d.is_flow() ? std::int64_t{1} << 20 : d.timesteps), op,
                   "expected steps >= 0 (0: the config's {}) and at most {}, found {}", d.sample_steps,
@@ -133,9 +172,20 @@ public:
         sampler.eta = sampler.kind == diffusion::SamplerKind::ddim ? d.eta : 0.0;
 
         NoGradGuard no_grad;
-        const auto prompts = static_cast<std::int64_t>(request.prompts.size());
-        const models::TextEncoding conditional = text_encoder_.encode(request.prompts);
-        const models::TextEncoding empty = text_encoder_.encode(std::vector<std::string>(request.prompts.size()));
+        models::TextEncoding conditional = text_encoder_.encode(request.prompts);
+        models::TextEncoding empty = text_encoder_.encode(std::vector<std::string>(request.prompts.size()));
+        if (content_encoder_) {
+            // The null condition keeps the tokens' count but masks the content out.
+            const models::TextEncoding content = sample_content(request, prompts);
+            conditional = with_content(conditional, content);
+            empty = with_content(empty, {content.tokens, content_mask(std::vector<bool>(request.prompts.size(), false),
+                                                                      content.tokens.size(1))});
+        } else {
+            VGT_CHECK(!request.reference.defined(), op,
+                      "expected no reference image (the model was trained without content conditioning; train with "
+                      "conditioning.content = true), found {}",
+                      request.reference.str());
+        }
         const diffusion::BatchedForward forward = [&](const Tensor& x, const Tensor& time,
                                                       std::span<const diffusion::Evaluation> blocks, bool mixers) {
             std::vector<Tensor> tokens, masks;
@@ -146,8 +196,16 @@ public:
             }
             models::UNetForwardOptions run;
             run.temporal = mixers;
-            return unet_->forward(x, time_embedding_.forward(time), tokens.size() == 1 ? tokens[0] : concat(tokens, 0),
-                                  masks.size() == 1 ? masks[0] : concat(masks, 0), run);
+            // Every evaluation, the null one included, sees the structure.
+            const Tensor input =
+                structure.defined()
+                    ? concat({x, blocks.size() == 1 ? structure
+                                                    : concat(std::vector<Tensor>(blocks.size(), structure), 0)},
+                             2)
+                    : x;
+            const models::TextEncoding context{tokens.size() == 1 ? tokens[0] : concat(tokens, 0),
+                                               masks.size() == 1 ? masks[0] : concat(masks, 0)};
+            return unet_->forward(input, conditioned_time(time, context), context.tokens, context.mask, run);
         };
         const diffusion::Denoiser denoiser =
             diffusion::guided_denoiser(diffusion::batch_by_mixers(forward), guidance);
@@ -163,6 +221,8 @@ public:
         text_encoder_.visit_parameters(visit, nn::join_name(prefix, "text_encoder"));
         time_embedding_.visit_parameters(visit, nn::join_name(prefix, "time_embedding"));
         unet_->visit_parameters(visit, nn::join_name(prefix, "unet"));
+        if (content_encoder_) content_encoder_->visit_parameters(visit, nn::join_name(prefix, "content_encoder"));
+        if (text_to_time_) text_to_time_->visit_parameters(visit, nn::join_name(prefix, "text_to_time"));
     }
 
     const TrainConfig& config() const { return config_; }
@@ -170,6 +230,8 @@ public:
     const models::TextEncoder& text_encoder() const { return text_encoder_; }
     const models::TimestepEmbedding& time_embedding() const { return time_embedding_; }
     const UNetModel& unet() const { return *unet_; }
+    /// The content encoder; null without content conditioning.
+    const models::ContentEncoder* content_encoder() const { return content_encoder_ ? &*content_encoder_ : nullptr; }
 
 private:
     static TrainConfig validated(TrainConfig config) {
@@ -177,11 +239,113 @@ private:
         return config;
     }
 
+    /// The time embedding, plus (conditioning.pooled_text) the projected
+    /// masked mean of the context tokens: every residual block then sees the
+    /// prompt through its time projection, not only the levels where
+    /// cross-attention runs.
+    Tensor conditioned_time(const Tensor& time, const models::TextEncoding& context) const {
+        const Tensor embedding = time_embedding_.forward(time);
+        if (!text_to_time_) return embedding;
+        const Tensor weights = unsqueeze(to(context.mask, context.tokens.dtype()), 2);  // [B, L, 1]
+        const Tensor pooled = div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
+        return add(embedding, text_to_time_->forward(pooled));
+    }
+
+    /// Text tokens followed by content tokens, and their masks.
+    static models::TextEncoding with_content(const models::TextEncoding& text, const models::TextEncoding& content) {
+        return {concat({text.tokens, content.tokens}, 1), concat({text.mask, content.mask}, 1)};
+    }
+
+    /// The structure channel of a training batch: each clip's map at a level
+    /// uniform over {0 … max_structure_level}, zero with probability
+    /// structure_dropout.
+    Tensor training_structure(const Tensor& videos, Generator& gen) const {
+        const ConditioningConfig& c = config_.conditioning;
+        const std::int64_t batch = videos.size(0);
+        const std::vector<std::int64_t> levels = draw_integers(batch, c.max_structure_level + 1, gen);
+        const std::vector<bool> dropped = diffusion::condition_drop_mask(batch, c.structure_dropout, gen);
+        const Tensor maps = clip_structure(videos, levels, c.sigma_per_level);
+        const Shape row{videos.size(1), 1, videos.size(3), videos.size(4)};
+        return diffusion::drop_condition(maps, Tensor::zeros(row, maps.dtype()), dropped);
+    }
+
+    /// The content tokens of a training batch: a random frame of each clip,
+    /// masked out with probability content_dropout.
+    models::TextEncoding training_content(const Tensor& videos, Generator& gen) const {
+        const std::int64_t batch = videos.size(0);
+        const std::vector<std::int64_t> frames = draw_integers(batch, videos.size(1), gen);
+        const std::vector<bool> dropped =
+            diffusion::condition_drop_mask(batch, config_.conditioning.content_dropout, gen);
+        std::vector<bool> kept;
+        for (const bool d : dropped) kept.push_back(!d);
+        const Tensor tokens = content_encoder_->forward(sub(mul(reference_frames(videos, frames), 2.0), 1.0));
+        return {tokens, content_mask(kept, tokens.size(1))};
+    }
+
+    /// The source's structure maps [P, T, 1, H, W] for a structure model
+    /// (a source of one clip serves every prompt); none otherwise.
+    Tensor sample_structure(const SampleRequest& request, std::int64_t prompts) const {
+        constexpr const char* op = "TextToVideo::sample";
+        const Tensor& source = request.source;
+        if (!config_.conditioning.structure) {
+            VGT_CHECK(!source.defined(), op,
+                      "expected no source video (the model was trained without structure conditioning; train with "
+                      "conditioning.structure = true), found {}",
+                      source.str());
+            return {};
+        }
+        const VideoGeometry g = video_geometry(config_.data);
+        VGT_CHECK(source.defined(), op,
+                  "expected a source video [{}, T, {}, {}, {}] in [0, 1] (the model was trained with structure "
+                  "conditioning), found none",
+                  prompts, g.channels, g.height, g.width);
+        VGT_CHECK(source.rank() == 5 && (source.size(0) == prompts || source.size(0) == 1) && source.size(1) >= 1 &&
+                      source.size(2) == g.channels && source.size(3) == g.height && source.size(4) == g.width &&
+                      is_floating(source.dtype()),
+                  op, "expected a float source video [{} or 1, T, {}, {}, {}], found {}", prompts, g.channels, g.height,
+                  g.width, source.str());
+        VGT_CHECK(request.frames == 0 || request.frames == source.size(1), op,
+                  "expected frames 0 or the source video's {}, found {}", source.size(1), request.frames);
+        VGT_CHECK(request.structure_level >= 0, op, "expected a structure level >= 0, found {}",
+                  request.structure_level);
+        Tensor clips = to(source, DType::Float32);
+        if (clips.size(0) != prompts) {
+            Shape all = clips.shape();
+            all[0] = prompts;
+            clips = contiguous(expand(clips, all));
+        }
+        const std::vector<std::int64_t> levels(static_cast<std::size_t>(prompts), request.structure_level);
+        return clip_structure(clips, levels, config_.conditioning.sigma_per_level);
+    }
+
+    /// The reference frames' content tokens [P, K, d] and their mask (all 0
+    /// without a reference).
+    models::TextEncoding sample_content(const SampleRequest& request, std::int64_t prompts) const {
+        constexpr const char* op = "TextToVideo::sample";
+        const models::ContentEncoderOptions& o = content_encoder_->options();
+        const auto count = static_cast<std::size_t>(prompts);
+        const Tensor& reference = request.reference;
+        if (!reference.defined())
+            return {Tensor::zeros(Shape{prompts, o.tokens, o.width}),
+                    content_mask(std::vector<bool>(count, false), o.tokens)};
+        VGT_CHECK(reference.rank() == 4 && (reference.size(0) == prompts || reference.size(0) == 1) &&
+                      reference.size(1) == o.in_channels && is_floating(reference.dtype()),
+                  op, "expected float reference frames [{} or 1, {}, H, W] in [0, 1], found {}", prompts,
+                  o.in_channels, reference.str());
+        Tensor frames = to(reference, DType::Float32);
+        if (frames.size(0) != prompts)
+            frames = contiguous(expand(frames, Shape{prompts, frames.size(1), frames.size(2), frames.size(3)}));
+        return {content_encoder_->forward(sub(mul(frames, 2.0), 1.0)),
+                content_mask(std::vector<bool>(count, true), o.tokens)};
+    }
+
     TrainConfig config_;
     models::TextEncoder text_encoder_;
     models::TimestepEmbedding time_embedding_;
     std::unique_ptr<UNetModel> unet_;
+    std::optional<models::ContentEncoder> content_encoder_;  // content conditioning only
     std::optional<diffusion::NoiseSchedule> schedule_;  // process "diffusion" only
+    std::optional<nn::Linear> text_to_time_;             // conditioning.pooled_text only
 };
 
 }  // namespace vgt::experiment

@@ -2,14 +2,17 @@
 // The configuration of a text-to-video training run, one JSON document:
 //
 //   {"model": "gen1", "unet": {...}, "text_encoder": {...}, "time_embedding": {...},
-//    "diffusion": {...}, "data": {...}, "optim": {...}, "training": {...}, "space": "pixel"}
+//    "diffusion": {...}, "data": {...}, "optim": {...}, "training": {...},
+//    "conditioning": {...}, "space": "pixel"}
 //
 // Every key is a field of the structs below (docs/training.md lists them
 // with their defaults). Reading is strict: an unknown key, a wrong type or a
 // bad value is a vgt::Error naming the key's path. validate() also checks
-// that the parts fit together (the UNet's channels match the data's, its
-// context width the text encoder's, its time width the time embedding's).
+// that the parts fit together (the UNet's channels match the data's, plus
+// one for a structure map; its context width the text encoder's, which a
+// content encoder must share; its time width the time embedding's).
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "vgt/diffusion/schedule.hpp"
 #include "vgt/diffusion/training_loss.hpp"
 #include "vgt/io/json_config.hpp"
+#include "vgt/models/content_encoder.hpp"
 #include "vgt/models/text_encoder.hpp"
 #include "vgt/models/timestep_embedding.hpp"
 #include "vgt/models/unet_presets.hpp"
@@ -148,6 +152,51 @@ void visit_fields(Visitor& v, TrainingOptions& o) {
     v("progress", o.progress);
 }
 
+/// How the prompt and the source reach the UNet besides cross-attention on
+/// the text: Gen-1's structure and content conditioning (Esser et al.
+/// 2023) and pooled text, all off by default. Structure: the structure map of the clip (luminance
+/// edges, models/structure_map.hpp) at a level drawn per clip is
+/// concatenated to the noisy input as one more channel. Content: a
+/// ContentEncoder turns a random frame of the clip into tokens that join
+/// the text tokens for cross-attention.
+struct ConditioningConfig {
+    bool structure = false;
+    std::int64_t max_structure_level = 2;  // training draws t_s uniformly from {0 … max_structure_level}
+    double sigma_per_level = 1.0;          // the blur σ per level, in pixels
+    double structure_dropout = 0.1;        // p of training a clip on a zero structure map
+    bool content = false;
+    models::ContentEncoderOptions content_encoder;  // its width must equal text_encoder.width
+    double content_dropout = 0.1;                   // p of training a clip without its content tokens
+    // The masked mean of the context tokens, through a linear map, added to
+    // the time embedding (as Imagen pools its text): a global condition in
+    // every residual block besides cross-attention.
+    bool pooled_text = false;
+
+    void validate() const {
+        constexpr const char* op = "ConditioningConfig";
+        VGT_CHECK(max_structure_level >= 0, op, "expected max_structure_level >= 0, found {}", max_structure_level);
+        VGT_CHECK(std::isfinite(sigma_per_level) && sigma_per_level > 0.0, op,
+                  "expected a finite sigma_per_level > 0, found {}", sigma_per_level);
+        VGT_CHECK(structure_dropout >= 0.0 && structure_dropout <= 1.0, op,
+                  "expected structure_dropout in [0, 1], found {}", structure_dropout);
+        VGT_CHECK(content_dropout >= 0.0 && content_dropout <= 1.0, op,
+                  "expected content_dropout in [0, 1], found {}", content_dropout);
+        content_encoder.validate();
+    }
+};
+
+template <class Visitor>
+void visit_fields(Visitor& v, ConditioningConfig& c) {
+    v("structure", c.structure);
+    v("max_structure_level", c.max_structure_level);
+    v("sigma_per_level", c.sigma_per_level);
+    v("structure_dropout", c.structure_dropout);
+    v("content", c.content);
+    v("content_encoder", c.content_encoder);
+    v("content_dropout", c.content_dropout);
+    v("pooled_text", c.pooled_text);
+}
+
 /// T, C, H, W of the clips a data config makes.
 struct VideoGeometry {
     std::int64_t frames = 0, channels = 0, height = 0, width = 0;
@@ -194,6 +243,7 @@ struct TrainConfig {
     data::DataConfig data;
     optim::OptimConfig optim;
     TrainingOptions training;
+    ConditioningConfig conditioning;
     // Where diffusion runs. Only "pixel" exists today; "latent" (a frozen
     // Vae encoding clips frame by frame, docs/vae.md) is the planned hook.
     std::string space = "pixel";
@@ -213,10 +263,31 @@ struct TrainConfig {
         data.validate();
         optim.validate();
         training.validate();
+        conditioning.validate();
         const VideoGeometry g = video_geometry(data);
-        VGT_CHECK(unet.in_channels == g.channels && unet.out_channels == g.channels, op,
-                  "expected unet.in_channels and unet.out_channels equal to the data's {} channels, found {} and {}",
-                  g.channels, unet.in_channels, unet.out_channels);
+        if (conditioning.structure) {
+            VGT_CHECK(g.channels == 1 || g.channels == 3, op,
+                      "expected data of 1 or 3 channels for conditioning.structure (a luminance-edge map), found {}",
+                      g.channels);
+            VGT_CHECK(unet.in_channels == g.channels + 1 && unet.out_channels == g.channels, op,
+                      "expected unet.in_channels {} (the data's {} channels + 1 structure channel, as "
+                      "conditioning.structure is on) and unet.out_channels {}, found {} and {}",
+                      g.channels + 1, g.channels, g.channels, unet.in_channels, unet.out_channels);
+        } else {
+            VGT_CHECK(unet.in_channels == g.channels && unet.out_channels == g.channels, op,
+                      "expected unet.in_channels and unet.out_channels equal to the data's {} channels, found {} and "
+                      "{}",
+                      g.channels, unet.in_channels, unet.out_channels);
+        }
+        if (conditioning.content) {
+            VGT_CHECK(conditioning.content_encoder.width == text_encoder.width, op,
+                      "expected conditioning.content_encoder.width equal to text_encoder.width {} (content tokens "
+                      "join the text tokens), found {}",
+                      text_encoder.width, conditioning.content_encoder.width);
+            VGT_CHECK(conditioning.content_encoder.in_channels == g.channels, op,
+                      "expected conditioning.content_encoder.in_channels equal to the data's {} channels, found {}",
+                      g.channels, conditioning.content_encoder.in_channels);
+        }
         VGT_CHECK(unet.context_dim == text_encoder.width, op,
                   "expected unet.context_dim equal to text_encoder.width {}, found {}", text_encoder.width,
                   unet.context_dim);
@@ -240,6 +311,7 @@ void visit_fields(Visitor& v, TrainConfig& c) {
     v("data", c.data);
     v("optim", c.optim);
     v("training", c.training);
+    v("conditioning", c.conditioning);
     v("space", c.space);
 }
 

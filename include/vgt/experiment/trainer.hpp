@@ -6,7 +6,8 @@
 //   checkpoint.safetensors   every checkpoint_every steps and at the end (experiment/checkpoint.hpp)
 //   metrics.jsonl            one JSON object per log_every steps: step, loss, lr, grad_norm, seconds
 //   samples/step_NNNNNNNN.gif   every sample_every steps: the sample prompts side by side, EMA weights
-//                               (.npy [P, T, C, H, W] when vgt was built without FFmpeg)
+//                               (.npy [P, T, C, H, W] when vgt was built without FFmpeg); a model with
+//                               structure or content conditioning edits the data set's first clip
 //
 // Resuming is exact: everything random in step s (batch order, condition
 // dropout, times, noise) is a function of (seed, s) — the loader's batch s,
@@ -177,6 +178,9 @@ private:
             resumed_state_.clear();
         }
 
+        if (t.sample_every > 0 && (config_.conditioning.structure || config_.conditioning.content))
+            sample_source_ = dataset.get(0).video;  // [T, C, H, W]: what the periodic samples edit
+
         data::LoaderOptions loader_options;
         loader_options.batch_size = t.batch_size;
         loader_options.seed = t.seed;
@@ -265,6 +269,10 @@ private:
         SampleRequest request;
         request.prompts = config_.training.sample_prompts;
         request.seed = config_.training.seed;
+        if (sample_source_.defined()) {
+            if (config_.conditioning.structure) request.source = unsqueeze(sample_source_, 0);
+            if (config_.conditioning.content) request.reference = unsqueeze(select(sample_source_, 0, 0), 0);
+        }
         if (ema) ema->swap_with(*model_);
         Tensor videos;
         try {
@@ -287,6 +295,7 @@ private:
     std::string checkpoint_path_;
     optim::NamedTensors resumed_state_;
     StepHook before_step_;
+    Tensor sample_source_;  // the clip that periodic samples of a conditioned model edit
 };
 
 }  // namespace vgt::experiment

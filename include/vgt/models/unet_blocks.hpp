@@ -4,10 +4,15 @@
 // by frame (T folded into the batch); only the conv stage and the temporal
 // mixer between them see time.
 //
-//   UNetResBlock<Stage>   h = conv1(SiLU(norm1(x))) + time_proj(SiLU(e))
-//                         y = skip(x) + conv2(dropout(SiLU(norm2(h))))
+//   UNetResBlock<Stage>   h = conv1(SiLU(norm1(x))),
+//                         [scale, shift] = time_proj(SiLU(e)) (2·Cout values)
+//                         y = skip(x) + conv2(dropout(SiLU(norm2(h)·(1 + scale) + shift)))
 //                         conv1 and conv2 are the conv stage (3×3 in space),
-//                         skip a frame-wise 1×1 conv where channels change
+//                         skip a frame-wise 1×1 conv where channels change.
+//                         The time embedding modulates h after its norm
+//                         (ADM's scale-shift norm): added before a GroupNorm
+//                         of one channel per group, as small UNets have, a
+//                         per-channel shift would be normalised away.
 //   SpatialSelfAttention  y = x + to_out(attention(to_q h, to_k h, to_v h)),
 //                         h = GroupNorm(x), over the H·W tokens of each frame
 //   CrossAttention        y = x + to_out(attention(to_q h, to_k c, to_v c))
@@ -177,7 +182,7 @@ public:
     UNetResBlock(std::int64_t in_channels, std::int64_t out_channels, const UNetResBlockOptions& o, Generator& gen)
         : norm1(groups(o.norm_groups, in_channels), in_channels, o.stage.dtype),
           conv1(stage_options(o.stage, in_channels, out_channels), gen),
-          time_proj(o.time_embed_dim, out_channels, gen, o.stage.dtype),
+          time_proj(o.time_embed_dim, 2 * out_channels, gen, o.stage.dtype),
           norm2(groups(o.norm_groups, out_channels), out_channels, o.stage.dtype),
           conv2(stage_options(o.stage, out_channels, out_channels), gen),
           dropout_(o.dropout) {
@@ -190,8 +195,10 @@ public:
     Tensor forward(const Tensor& x, const Tensor& time_features, const UNetForwardOptions& run) const {
         const auto v = temporal::VideoShape::of(x, "UNetResBlock");
         Tensor h = stage_forward(conv1, silu(norm_frames(norm1, x)), run);
-        const Tensor t = reshape(time_proj.forward(time_features), Shape{v.batch, 1, out_channels(), 1, 1});
-        h = silu(norm_frames(norm2, add(h, t)));
+        const std::int64_t c = out_channels();
+        const Tensor t = reshape(time_proj.forward(time_features), Shape{v.batch, 1, 2 * c, 1, 1});
+        const Tensor scale = slice(t, 2, 0, c), shift = slice(t, 2, c, 2 * c);
+        h = silu(add(mul(norm_frames(norm2, h), add(scale, 1.0)), shift));
         if (run.training && dropout_ > 0.0)
             h = run.generator ? dropout(h, dropout_, *run.generator) : dropout(h, dropout_);
         h = stage_forward(conv2, h, run);
@@ -209,7 +216,7 @@ public:
     bool is_causal() const { return temporal::is_causal(conv1) && temporal::is_causal(conv2); }
     bool has_skip() const { return skip.weight.defined(); }
     std::int64_t in_channels() const { return norm1.weight.size(0); }
-    std::int64_t out_channels() const { return time_proj.out_features(); }
+    std::int64_t out_channels() const { return norm2.weight.size(0); }
 
     void visit_parameters(const nn::ParameterVisitor& visit, const std::string& prefix) {
         norm1.visit_parameters(visit, nn::join_name(prefix, "norm1"));
