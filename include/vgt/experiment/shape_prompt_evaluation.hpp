@@ -129,16 +129,21 @@ inline ShapePromptEvaluation evaluate_shape_prompts(
     }
 
     const auto total = static_cast<double>(result.scores.size());
+    std::int64_t captions = 0, colours = 0, shapes = 0, directions = 0;
     for (const ShapePromptScore& s : result.scores) {
-        result.caption_accuracy += s.caption / total;
-        result.colour_accuracy += s.colour / total;
-        result.shape_accuracy += s.shape / total;
-        result.direction_accuracy += s.direction / total;
+        captions += s.caption;
+        colours += s.colour;
+        shapes += s.shape;
+        directions += s.direction;
         result.count_accuracy += s.count_accuracy / total;
         result.identity_consistency += s.identity_consistency / total;
         result.warp_error += s.warp_error / total;
         result.real_warp_error += s.real_warp_error / total;
     }
+    result.caption_accuracy = static_cast<double>(captions) / total;
+    result.colour_accuracy = static_cast<double>(colours) / total;
+    result.shape_accuracy = static_cast<double>(shapes) / total;
+    result.direction_accuracy = static_cast<double>(directions) / total;
     result.warp_ratio = result.real_warp_error > 0 ? result.warp_error / result.real_warp_error : std::nan("");
     if (!kept.empty()) result.samples = stack(kept, 0);
     return result;
@@ -254,11 +259,15 @@ inline ShapeEditEvaluation evaluate_shape_edits(
     }
 
     const auto total = static_cast<double>(result.scores.size());
+    std::int64_t coloured = 0, kept_on_track = 0, edited = 0;
     for (const ShapeEditScore& s : result.scores) {
-        result.colour_accuracy += s.colour_changed / total;
-        result.trajectory_accuracy += s.trajectory_kept / total;
-        result.edit_accuracy += s.edited() / total;
+        coloured += s.colour_changed;
+        kept_on_track += s.trajectory_kept;
+        edited += s.edited();
     }
+    result.colour_accuracy = static_cast<double>(coloured) / total;
+    result.trajectory_accuracy = static_cast<double>(kept_on_track) / total;
+    result.edit_accuracy = static_cast<double>(edited) / total;
     std::sort(found_errors.begin(), found_errors.end());
     result.median_trajectory_error = found_errors.empty() ? std::nan("") : found_errors[found_errors.size() / 2];
     if (!kept.empty()) result.samples = stack(kept, 0);
