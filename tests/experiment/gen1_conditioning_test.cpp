@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "support.hpp"
-#include "experiment/tiny_train_config.hpp"
+#include "experiment/experiment_support.hpp"
 
 #include <vgt/data/moving_shapes.hpp>
 #include <vgt/experiment/checkpoint.hpp>
@@ -47,15 +47,6 @@ TrainConfig content_config(const std::string& output_dir) {
     c.conditioning.content_encoder.tokens = 2;
     c.conditioning.content_encoder.width = 16;
     return c;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 std::vector<float> values(const Tensor& t) { return contiguous(t).to_vector<float>(); }
@@ -109,33 +100,33 @@ TEST_CASE("conditioning config: defaults off, JSON round trip, consistency check
 
     nlohmann::json bad = j;
     bad["unet"]["in_channels"] = 3;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("expected unet.in_channels 4 (the data's 3 channels + 1 structure channel"));
     bad = train_config_to_json(plain);
     bad["unet"]["in_channels"] = 4;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("the data's 3 channels, found 4"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("the data's 3 channels, found 4"));
     bad = j;
     bad["conditioning"]["content_encoder"]["width"] = 32;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("conditioning.content_encoder.width equal to text_encoder.width 16") &&
                    Catch::Contains("found 32"));
     bad = j;
     bad["conditioning"]["content_encoder"]["in_channels"] = 1;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("content_encoder.in_channels equal to the data's 3 channels, found 1"));
     bad = j;
     bad["conditioning"]["structure_dropout"] = 1.5;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("expected structure_dropout in [0, 1], found 1.5"));
     bad = j;
     bad["conditioning"]["max_structure_level"] = -1;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("max_structure_level >= 0, found -1"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("max_structure_level >= 0, found -1"));
     bad = j;
     bad["conditioning"]["sigma_per_level"] = 0.0;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("sigma_per_level > 0"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("sigma_per_level > 0"));
     bad = j;
     bad["conditioning"]["structur"] = true;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("'conditioning': unknown key 'structur'"));
 }
 
@@ -202,17 +193,17 @@ TEST_CASE("structure conditioning: the map reaches the UNet in training and samp
 
     SampleRequest missing = request;
     missing.source = Tensor();
-    CHECK_THAT(error_of([&] { model.sample(missing); }),
+    CHECK_THAT(test::error_of([&] { model.sample(missing); }),
                Catch::Contains("expected a source video [1, T, 3, 8, 8]") && Catch::Contains("found none"));
     SampleRequest wrong = request;
     wrong.source = Tensor::zeros(Shape{1, 2, 3, 4, 4});
-    CHECK_THAT(error_of([&] { model.sample(wrong); }), Catch::Contains("expected a float source video"));
+    CHECK_THAT(test::error_of([&] { model.sample(wrong); }), Catch::Contains("expected a float source video"));
     wrong = request;
     wrong.frames = 3;
-    CHECK_THAT(error_of([&] { model.sample(wrong); }), Catch::Contains("frames 0 or the source video's 2, found 3"));
+    CHECK_THAT(test::error_of([&] { model.sample(wrong); }), Catch::Contains("frames 0 or the source video's 2, found 3"));
     wrong = request;
     wrong.reference = Tensor::zeros(Shape{1, 3, 8, 8});
-    CHECK_THAT(error_of([&] { model.sample(wrong); }), Catch::Contains("without content conditioning"));
+    CHECK_THAT(test::error_of([&] { model.sample(wrong); }), Catch::Contains("without content conditioning"));
 
     // A model without structure conditioning refuses a source.
     TrainConfig plain = c;
@@ -220,7 +211,7 @@ TEST_CASE("structure conditioning: the map reaches the UNet in training and samp
     plain.unet.in_channels = 3;
     Generator init_plain(1);
     const TextToVideo text_only = TextToVideo::from_captions(plain, captions, init_plain);
-    CHECK_THAT(error_of([&] { text_only.sample(request); }),
+    CHECK_THAT(test::error_of([&] { text_only.sample(request); }),
                Catch::Contains("trained without structure conditioning; train with conditioning.structure = true"));
 }
 
@@ -261,7 +252,7 @@ TEST_CASE("content conditioning: reference tokens join the text tokens", "[exper
     request.reference = test::random(Shape{1, 3, 16, 16}, 11, 0.0, 1.0);  // any size the encoder can pool
     CHECK(values(model.sample(request)) != values(first));
     request.reference = Tensor::zeros(Shape{1, 1, 8, 8});
-    CHECK_THAT(error_of([&] { model.sample(request); }),
+    CHECK_THAT(test::error_of([&] { model.sample(request); }),
                Catch::Contains("expected float reference frames [1 or 1, 3, H, W]"));
 }
 

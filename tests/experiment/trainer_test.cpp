@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "support.hpp"
-#include "experiment/tiny_train_config.hpp"
+#include "experiment/experiment_support.hpp"
 
 #include <vgt/experiment/checkpoint.hpp>
 #include <vgt/experiment/progress.hpp>
@@ -41,15 +41,6 @@ std::vector<char> file_bytes(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
 }  // namespace
 
 TEST_CASE("train config: JSON round trip, strict keys and consistency checks", "[experiment]") {
@@ -69,35 +60,35 @@ TEST_CASE("train config: JSON round trip, strict keys and consistency checks", "
 
     nlohmann::json bad = j;
     bad["training"]["stepz"] = 3;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("'training': unknown key 'stepz'"));
     bad = j;
     bad["model"] = "sora";
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("found 'sora'"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("found 'sora'"));
     bad = j;
     bad["diffusion"]["objective"] = "noise";
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("diffusion.objective"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("diffusion.objective"));
     bad = j;
     bad["unet"]["context_dim"] = 32;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }),
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
                Catch::Contains("unet.context_dim equal to text_encoder.width 16, found 32"));
     bad = j;
     bad["unet"]["in_channels"] = 4;
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("the data's 3 channels"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("the data's 3 channels"));
     bad = j;
     bad["space"] = "latent";
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("space 'pixel'"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("space 'pixel'"));
     bad = j;
     bad["diffusion"]["process"] = "flow";  // with the epsilon objective
-    CHECK_THAT(error_of([&] { train_config_from_json(bad); }), Catch::Contains("other than epsilon"));
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("other than epsilon"));
 
     test::TempDir dir;
     {
         std::ofstream(dir.file("train.json")) << R"({"training": {"steps": 0}})";
     }
-    CHECK_THAT(error_of([&] { read_train_config(dir.file("train.json")); }),
+    CHECK_THAT(test::error_of([&] { read_train_config(dir.file("train.json")); }),
                Catch::Contains("train.json") && Catch::Contains("expected steps >= 1, found 0"));
-    CHECK_THAT(error_of([&] { read_train_config(dir.file("absent.json")); }), Catch::Contains("absent.json"));
+    CHECK_THAT(test::error_of([&] { read_train_config(dir.file("absent.json")); }), Catch::Contains("absent.json"));
 }
 
 TEST_CASE("TextToVideo: names, loss with condition dropout, guided sampling", "[experiment]") {
@@ -141,7 +132,7 @@ TEST_CASE("TextToVideo: names, loss with condition dropout, guided sampling", "[
     });
     CHECK(unet_grad);  // (the text encoder's is 0 at initialisation: cross-attention's to_out starts at zero)
 
-    CHECK_THAT(error_of([&] { model.training_loss(batch.video, {"one"}, 0.0, step_a); }),
+    CHECK_THAT(test::error_of([&] { model.training_loss(batch.video, {"one"}, 0.0, step_a); }),
                Catch::Contains("one caption per video (2), found 1"));
 
     SampleRequest request;
@@ -159,7 +150,7 @@ TEST_CASE("TextToVideo: names, loss with condition dropout, guided sampling", "[
     request.sampler = diffusion::SamplerKind::dpm_solver_pp_2m;
     CHECK(model.sample(request).shape() == Shape{2, 3, 3, 8, 8});
     request.prompts.clear();
-    CHECK_THAT(error_of([&] { model.sample(request); }), Catch::Contains("at least one prompt"));
+    CHECK_THAT(test::error_of([&] { model.sample(request); }), Catch::Contains("at least one prompt"));
 }
 
 TEST_CASE("checkpoint: round trip and checked loading", "[experiment]") {
@@ -188,7 +179,7 @@ TEST_CASE("checkpoint: round trip and checked loading", "[experiment]") {
         auto tensors = file.tensors;
         edit(tensors);
         io::write_safetensors(dir.file("bad.safetensors"), tensors, file.metadata);
-        return error_of([&] { read_checkpoint(dir.file("bad.safetensors")); });
+        return test::error_of([&] { read_checkpoint(dir.file("bad.safetensors")); });
     };
     CHECK_THAT(rewrite([](auto& t) { t[0].second = Tensor::zeros(Shape{1}, DType::Float32); }),
                Catch::Contains("expected parameter 'text_encoder.token_embedding.weight'"));
@@ -198,7 +189,7 @@ TEST_CASE("checkpoint: round trip and checked loading", "[experiment]") {
                Catch::Contains("unknown one: 'unet.extra'"));
     file.metadata.erase("tokenizer");
     CHECK_THAT(rewrite([](auto&) {}), Catch::Contains("expected metadata 'tokenizer'"));
-    CHECK_THAT(error_of([&] { write_checkpoint(path, model, 1, gen, {{"weights.x", extra}}); }),
+    CHECK_THAT(test::error_of([&] { write_checkpoint(path, model, 1, gen, {{"weights.x", extra}}); }),
                Catch::Contains("found 'weights.x'"));
 }
 
@@ -253,7 +244,7 @@ TEST_CASE("trainer: N steps equal N/2 + checkpoint + N/2, bit for bit", "[experi
     // A different model in the same directory is refused.
     TrainConfig other = split;
     other.model = "image";
-    CHECK_THAT(error_of([&] { Trainer t(other); }), Catch::Contains("expected the checkpoint's 'model' to match"));
+    CHECK_THAT(test::error_of([&] { Trainer t(other); }), Catch::Contains("expected the checkpoint's 'model' to match"));
 }
 
 TEST_CASE("trainer: a NaN stops training at its step and keeps the last checkpoint", "[experiment]") {
@@ -271,7 +262,7 @@ TEST_CASE("trainer: a NaN stops training at its step and keeps the last checkpoi
             },
             "");
     });
-    const std::string message = error_of([&] { trainer.run(); });
+    const std::string message = test::error_of([&] { trainer.run(); });
     CHECK_THAT(message, Catch::Contains("training stopped at step 3 (of 4)"));
     CHECK(trainer.step() == 2);
     REQUIRE(!before.empty());

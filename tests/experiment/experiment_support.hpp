@@ -1,8 +1,11 @@
 #pragma once
-// The smallest text-to-video training setup the experiment tests share.
+// What the experiment tests share: the smallest text-to-video training
+// setup, and the message of an expected error.
 
+#include <functional>
 #include <string>
 
+#include <vgt/core/error.hpp>
 #include <vgt/experiment/train_config.hpp>
 
 namespace vgt::test {
@@ -52,6 +55,16 @@ inline experiment::TrainConfig tiny_train_config(const std::string& model, const
     c.training.prefetch = 0;
     c.training.progress = "off";
     return c;
+}
+
+/// The message of the vgt::Error that `f` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
 }
 
 }  // namespace vgt::test
