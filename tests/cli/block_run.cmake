@@ -46,10 +46,10 @@ run_vgt(FALSE block run --mixer TCN --channels 4 --input "${INPUT}" --output "${
 run_vgt(FALSE block run --mixer TCN --channels 8 --input "${WORK_DIR}/missing.npy" --output "${WORK_DIR}/x.npy" --seed 1)
 run_vgt(FALSE block run --mixer TCN --position RoPE --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy" --seed 1)
 run_vgt(FALSE block run --mixer TCN --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy")
-run_vgt(FALSE block run --mixer TCN --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy" --seed 1 --hedas 2)
+run_vgt(USAGE block run --mixer TCN --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy" --seed 1 --hedas 2)
 run_vgt(FALSE block run --mixer ConvLSTM --channels 8 --input "${INPUT}" --output "${WORK_DIR}/x.npy"
         --weights "${WORK_DIR}/--mixer_TCN.safetensors")
-run_vgt(FALSE blocks --shape 2,8,64)
+run_vgt(USAGE blocks --shape 2,8,64)
 # float64 input runs both slots
 run_vgt(TRUE block run --stage FrameConv --mixer TCN --channels 8 --input "${INPUT64}" --output "${WORK_DIR}/y64.npy" --seed 2)
 run_vgt(TRUE blocks --shape 1,4,8,6,6 --heads 2 --json)

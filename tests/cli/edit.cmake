@@ -66,10 +66,10 @@ if(NOT last_error MATCHES "expected at least 4 frames")
   message(FATAL_ERROR "too few frames: expected the frame count in the message, found '${last_error}'")
 endif()
 run_vgt(FALSE edit --checkpoint "${checkpoint}" --input "${WORK_DIR}/missing.npy" --prompt x --out "${WORK_DIR}/x.npy")
-run_vgt(FALSE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy" --guidance lots)
-run_vgt(FALSE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy" --strength 1)
-run_vgt(FALSE edit --checkpoint "${checkpoint}" --input "${clip}" --out "${WORK_DIR}/x.npy")
-run_vgt(FALSE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy"
+run_vgt(USAGE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy" --guidance lots)
+run_vgt(USAGE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy" --strength 1)
+run_vgt(USAGE edit --checkpoint "${checkpoint}" --input "${clip}" --out "${WORK_DIR}/x.npy")
+run_vgt(USAGE edit --checkpoint "${checkpoint}" --input "${clip}" --prompt x --out "${WORK_DIR}/x.npy"
         --structure-level -1)
 
 # A text-only checkpoint cannot edit.

@@ -6,6 +6,8 @@
 
 namespace vgt::cli {
 
+int command_info(Flags& flags);          // info_command.cpp
+int command_bench_blocks(Flags& flags);  // bench_command.cpp
 int command_blocks(Flags& flags);     // blocks_command.cpp
 int command_block_run(Flags& flags);  // blocks_command.cpp
 int command_data_preview(Flags& flags);  // data_command.cpp
@@ -15,5 +17,6 @@ int command_train(Flags& flags);         // train_command.cpp
 int command_sample(Flags& flags);        // sample_command.cpp
 int command_edit(Flags& flags);          // edit_command.cpp
 int command_evaluate(Flags& flags);      // evaluate_command.cpp
+int command_export(Flags& flags);        // export_command.cpp
 
 }  // namespace vgt::cli
