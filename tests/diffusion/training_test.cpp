@@ -400,6 +400,51 @@ TEST_CASE("Conditioning dropout replaces whole rows from Philox numbers", "[diff
     }
 }
 
+TEST_CASE("A shift divides every noise level's signal-to-noise ratio by shift squared", "[diffusion][shift]") {
+    const auto flow_snr = [](double t) { return std::pow((1.0 - t) / t, 2); };
+    for (double shift : {0.5, 1.0, 3.0, 8.0}) {
+        CAPTURE(shift);
+        CHECK(shift_flow_time(0.0, shift) == 0.0);
+        CHECK(shift_flow_time(1.0, shift) == 1.0);
+        for (double t : {0.01, 0.2, 0.5, 0.9, 0.999}) {
+            CAPTURE(t);
+            CHECK(flow_snr(shift_flow_time(t, shift)) == Approx(flow_snr(t) / (shift * shift)).epsilon(1e-9));
+        }
+    }
+    CHECK(shift_flow_time(0.5, 3.0) == Approx(0.75));  // 3·0.5 / (1 + 2·0.5)
+
+    // A shifted schedule: ᾱ/(1 − ᾱ) divided by shift² at every timestep, so
+    // its betas are valid, and shift 1 changes nothing.
+    const NoiseSchedule cosine = NoiseSchedule::cosine(1000);
+    const NoiseSchedule shifted = cosine.shifted(4.0);
+    REQUIRE(shifted.timesteps() == 1000);
+    double worst = 0;
+    for (std::int64_t t = 0; t < 1000; ++t) {
+        const double a = cosine.alpha_cumprod(t), b = shifted.alpha_cumprod(t);
+        worst = std::max(worst, std::abs((b / (1 - b)) / (a / (1 - a)) * 16.0 - 1.0));
+    }
+    CHECK(worst < 1e-9);
+    CHECK(cosine.shifted(1.0).betas() == cosine.betas());
+
+    // Training draws and sampling grids shift alike.
+    Generator plain_gen(5), shifted_gen(5);
+    const auto plain = sample_flow_times(64, {TimeSampling::logit_normal, 0.3, 1.2}, plain_gen);
+    const auto moved = sample_flow_times(64, {TimeSampling::logit_normal, 0.3, 1.2, 6.0}, shifted_gen);
+    REQUIRE(moved.size() == plain.size());
+    for (std::size_t i = 0; i < plain.size(); ++i) CHECK(moved[i] == shift_flow_time(plain[i], 6.0));
+    CHECK(shifted_gen.offset() == plain_gen.offset());
+    const SamplingGrid grid = flow_grid(4, 6.0);
+    REQUIRE(grid.size() == 5);
+    for (int i = 0; i < 4; ++i) CHECK(grid[static_cast<std::size_t>(i)].time == shift_flow_time(1.0 - i / 4.0, 6.0));
+    CHECK(grid.back().time == 0.0);
+
+    CHECK_THROWS_WITH(shift_flow_time(0.5, 0.0), Catch::Contains("a finite shift > 0, found 0.5 and 0"));
+    CHECK_THROWS_WITH(cosine.shifted(-1.0), Catch::Contains("finite shift > 0"));
+    Generator gen(1);
+    CHECK_THROWS_WITH(sample_flow_times(2, {TimeSampling::uniform, 0.0, 1.0, std::nan("")}, gen),
+                      Catch::Contains("expected a finite shift > 0, found nan"));
+}
+
 TEST_CASE("Schedule, objective, sampler and time-sampling names parse and list the valid ones",
           "[diffusion][names]") {
     for (const ScheduleKind k : all_schedule_kinds()) CHECK(parse_schedule_kind(schedule_name(k)) == k);

@@ -81,6 +81,13 @@ TEST_CASE("train config: JSON round trip, strict keys and consistency checks", "
     bad = j;
     bad["diffusion"]["process"] = "flow";  // with the epsilon objective
     CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }), Catch::Contains("other than epsilon"));
+    bad = j;
+    bad["diffusion"]["shift"] = 0;
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
+               Catch::Contains("expected a finite shift > 0, found 0"));
+    bad = j;
+    bad["diffusion"]["shift"] = 3.5;
+    CHECK(train_config_from_json(bad).diffusion.shift == 3.5);
 
     test::TempDir dir;
     {

@@ -38,4 +38,27 @@ inline NoiseLevel flow_level(double t) {
     return {1.0 - t, t};
 }
 
+/// The shift of noise levels toward noise (Esser et al. 2024, "Scaling
+/// rectified flow transformers"; Hoogeboom et al. 2023, "simple
+/// diffusion"): every signal-to-noise ratio divided by shift². Data with
+/// many pixels per object, such as a video, keeps its coarse layout
+/// recognisable at noise levels where a small image is already destroyed;
+/// the shift moves training and sampling to where that layout is decided.
+/// On a flow time, (1 − t')/t' = (1 − t)/(shift·t):
+/// t' = shift·t / (1 + (shift − 1)·t), which keeps 0 and 1 fixed.
+inline double shift_flow_time(double t, double shift) {
+    VGT_CHECK(t >= 0.0 && t <= 1.0 && std::isfinite(shift) && shift > 0.0, "shift_flow_time",
+              "expected a flow time in [0, 1] and a finite shift > 0, found {} and {}", t, shift);
+    return shift * t / (1.0 + (shift - 1.0) * t);
+}
+
+/// The same shift on ᾱ of a variance-preserving level: SNR = ᾱ/(1 − ᾱ)
+/// becomes SNR/shift², so ᾱ' = ᾱ / (ᾱ + shift²·(1 − ᾱ)).
+inline double shift_alpha_cumprod(double alpha_cumprod, double shift) {
+    VGT_CHECK(alpha_cumprod >= 0.0 && alpha_cumprod <= 1.0 && std::isfinite(shift) && shift > 0.0,
+              "shift_alpha_cumprod", "expected alpha_cumprod in [0, 1] and a finite shift > 0, found {} and {}",
+              alpha_cumprod, shift);
+    return alpha_cumprod / (alpha_cumprod + shift * shift * (1.0 - alpha_cumprod));
+}
+
 }  // namespace vgt::diffusion

@@ -9,7 +9,8 @@
 // to even as NumPy), which always starts at t = N − 1 (Lin et al. 2024,
 // "Common diffusion noise schedules and sample steps are flawed"; diffusers'
 // timestep_spacing="trailing"), then the clean point (time −1, ᾱ = 1).
-// flow_grid: rectified-flow times t_i = 1 − i/S, then the clean point t = 0.
+// flow_grid: rectified-flow times t_i = 1 − i/S (optionally shifted toward
+// noise), then the clean point t = 0.
 
 #include <cmath>
 #include <cstdint>
@@ -88,11 +89,13 @@ inline SamplingGrid flow_grid(std::span<const double> times) {
     return grid;
 }
 
-/// S uniform steps of flow time from 1 to 0.
-inline SamplingGrid flow_grid(int steps) {
+/// S uniform steps of flow time from 1 to 0, each time shifted by `shift`
+/// (shift_flow_time, noise_level.hpp), as the model was trained.
+inline SamplingGrid flow_grid(int steps, double shift = 1.0) {
     VGT_CHECK(steps >= 1, "flow_grid", "expected at least 1 sampling step, found {}", steps);
     std::vector<double> times;
-    for (int i = 0; i < steps; ++i) times.push_back(1.0 - static_cast<double>(i) / static_cast<double>(steps));
+    for (int i = 0; i < steps; ++i)
+        times.push_back(shift_flow_time(1.0 - static_cast<double>(i) / static_cast<double>(steps), shift));
     return flow_grid(std::span<const double>(times));
 }
 

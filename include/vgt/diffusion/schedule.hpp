@@ -119,6 +119,20 @@ public:
         return from_betas(std::move(betas));
     }
 
+    /// This schedule with every signal-to-noise ratio divided by shift²
+    /// (shift_alpha_cumprod, noise_level.hpp); shift 1 is this schedule.
+    NoiseSchedule shifted(double shift) const {
+        if (shift == 1.0) return *this;
+        std::vector<double> betas;
+        double previous = 1.0;
+        for (std::size_t t = 0; t < alphas_cumprod_.size(); ++t) {
+            const double now = shift_alpha_cumprod(alphas_cumprod_[t], shift);
+            betas.push_back(1.0 - now / previous);
+            previous = now;
+        }
+        return from_betas(std::move(betas));
+    }
+
     /// The schedule of `kind` with its published defaults.
     static NoiseSchedule named(ScheduleKind kind, std::int64_t timesteps = 1000) {
         switch (kind) {

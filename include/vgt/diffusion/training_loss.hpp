@@ -55,6 +55,7 @@ struct FlowTimeOptions {
     TimeSampling sampling = TimeSampling::uniform;
     double logit_mean = 0.0;  // m of logit-normal
     double logit_std = 1.0;   // s of logit-normal
+    double shift = 1.0;       // each drawn t becomes shift_flow_time(t, shift) (noise_level.hpp)
 };
 
 /// One training step's loss and what went into it.
@@ -80,22 +81,26 @@ inline std::vector<std::int64_t> sample_timesteps(std::int64_t batch, std::int64
     return out;
 }
 
-/// B flow times in (0, 1): Philox uniforms, or sigmoid(m + s·z) of Philox normals.
+/// B flow times in (0, 1): Philox uniforms, or sigmoid(m + s·z) of Philox
+/// normals, each then shifted by options.shift.
 inline std::vector<double> sample_flow_times(std::int64_t batch, const FlowTimeOptions& options, Generator& gen) {
     const char* op = "sample_flow_times";
     VGT_CHECK(batch >= 0, op, "expected a non-negative batch size, found {}", batch);
     VGT_CHECK(std::isfinite(options.logit_mean) && options.logit_std > 0.0 && std::isfinite(options.logit_std), op,
               "expected a finite logit_mean and a positive logit_std, found {} and {}", options.logit_mean,
               options.logit_std);
+    VGT_CHECK(std::isfinite(options.shift) && options.shift > 0.0, op, "expected a finite shift > 0, found {}",
+              options.shift);
     const std::uint64_t first = gen.advance(static_cast<std::uint64_t>(batch));
     std::vector<double> out;
     for (std::int64_t i = 0; i < batch; ++i) {
         const std::uint64_t j = first + static_cast<std::uint64_t>(i);
         if (options.sampling == TimeSampling::uniform) {
-            out.push_back(philox_uniform(gen.seed(), j));
+            out.push_back(shift_flow_time(philox_uniform(gen.seed(), j), options.shift));
         } else {
             const double z = philox_normal(gen.seed(), j);
-            out.push_back(1.0 / (1.0 + std::exp(-(options.logit_mean + options.logit_std * z))));
+            out.push_back(
+                shift_flow_time(1.0 / (1.0 + std::exp(-(options.logit_mean + options.logit_std * z))), options.shift));
         }
     }
     return out;

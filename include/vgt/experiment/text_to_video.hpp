@@ -93,7 +93,8 @@ public:
         if (config_.conditioning.pooled_text)
             text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
         if (!config_.diffusion.is_flow())
-            schedule_ = diffusion::NoiseSchedule::named(config_.diffusion.schedule, config_.diffusion.timesteps);
+            schedule_ = diffusion::NoiseSchedule::named(config_.diffusion.schedule, config_.diffusion.timesteps)
+                            .shifted(config_.diffusion.shift);
     }
 
     /// A model whose vocabulary comes from `captions`.
@@ -139,7 +140,7 @@ public:
         };
         const DiffusionConfig& d = config_.diffusion;
         if (d.is_flow()) {
-            const diffusion::FlowTimeOptions times{d.time_sampling, d.logit_mean, d.logit_std};
+            const diffusion::FlowTimeOptions times{d.time_sampling, d.logit_mean, d.logit_std, d.shift};
             return diffusion::flow_matching_loss(model, x0, times, gen, d.objective);
         }
         return diffusion::diffusion_loss(model, x0, *schedule_, d.objective, gen);
@@ -209,7 +210,7 @@ public:
         };
         const diffusion::Denoiser denoiser =
             diffusion::guided_denoiser(diffusion::batch_by_mixers(forward), guidance);
-        const diffusion::SamplingGrid grid = d.is_flow() ? diffusion::flow_grid(static_cast<int>(steps))
+        const diffusion::SamplingGrid grid = d.is_flow() ? diffusion::flow_grid(static_cast<int>(steps), d.shift)
                                                          : diffusion::timestep_grid(*schedule_, static_cast<int>(steps));
         Generator gen(request.seed);
         const Tensor x = diffusion::sample(denoiser, Shape{prompts, frames, g.channels, g.height, g.width},

@@ -5,7 +5,7 @@
 //    "diffusion": {...}, "data": {...}, "optim": {...}, "training": {...},
 //    "conditioning": {...}, "space": "pixel"}
 //
-// Every key is a field of the structs below (docs/training.md lists them
+// Every key is a field of the structs below (docs/config.md lists them
 // with their defaults). Reading is strict: an unknown key, a wrong type or a
 // bad value is a vgt::Error naming the key's path. validate() also checks
 // that the parts fit together (the UNet's channels match the data's, plus
@@ -60,6 +60,7 @@ struct DiffusionConfig {
     diffusion::Objective objective = diffusion::Objective::epsilon;
     diffusion::TimeSampling time_sampling = diffusion::TimeSampling::uniform;  // process "flow"
     double logit_mean = 0.0, logit_std = 1.0;                                  // logit-normal flow times
+    double shift = 1.0;  // every noise level's SNR divided by shift², in training and sampling
     diffusion::SamplerKind sampler = diffusion::SamplerKind::ddim;              // default of sample()
     std::int64_t sample_steps = 50;
     double eta = 0.0;                 // ddim only
@@ -76,6 +77,7 @@ struct DiffusionConfig {
         VGT_CHECK(sample_steps >= 1 && (is_flow() || sample_steps <= timesteps), op,
                   "expected sample_steps in [1, timesteps = {}], found {}", timesteps, sample_steps);
         VGT_CHECK(logit_std > 0.0, op, "expected logit_std > 0, found {}", logit_std);
+        VGT_CHECK(std::isfinite(shift) && shift > 0.0, op, "expected a finite shift > 0, found {}", shift);
         VGT_CHECK(eta >= 0.0 && eta <= 1.0, op, "expected eta in [0, 1], found {}", eta);
         VGT_CHECK(is_flow() || sampler != diffusion::SamplerKind::euler, op,
                   "expected a sampler other than euler for process 'diffusion' (euler needs process 'flow')");
@@ -93,6 +95,7 @@ void visit_fields(Visitor& v, DiffusionConfig& c) {
     v("time_sampling", c.time_sampling);
     v("logit_mean", c.logit_mean);
     v("logit_std", c.logit_std);
+    v("shift", c.shift);
     v("sampler", c.sampler);
     v("sample_steps", c.sample_steps);
     v("eta", c.eta);
