@@ -51,6 +51,12 @@ if(WITH_FFMPEG)
   run_vgt(TRUE sample --checkpoint "${checkpoint}" --prompt "a blue square" --out "${WORK_DIR}/s.gif")
 endif()
 
+# Without --checkpoint, the model bundled in examples/models/.
+run_vgt(TRUE sample --prompt "a red circle moving left" --out "${WORK_DIR}/bundled.npy" --steps 2 --seed 1)
+if(NOT EXISTS "${WORK_DIR}/bundled.npy" OR NOT last_output MATCHES "8 frames of 32x32")
+  message(FATAL_ERROR "vgt sample without --checkpoint: expected 8 frames of 32x32 from the bundled model, found '${last_output}'")
+endif()
+
 # An exported model samples the same video with a quarter of the bytes.
 run_vgt(TRUE export --checkpoint "${checkpoint}" --out "${WORK_DIR}/model.safetensors")
 file(SIZE "${checkpoint}" checkpoint_bytes)

@@ -123,14 +123,17 @@ vgt data preview --config data.json --out FILE [--count K] [--fps F]
     resume from the checkpoint there.
 )",
          {}, {}, command_train},
-        {"sample", "a video of a prompt from a trained checkpoint",
-         R"(vgt sample --checkpoint CKPT --prompt TEXT --out FILE [--frames T]
+        {"sample", "a video of a prompt from a trained checkpoint, or from the bundled model",
+         R"(vgt sample [--checkpoint CKPT] --prompt TEXT --out FILE [--frames T]
            [--steps N] [--sampler ddpm|ddim|dpm-solver++2m|euler]
            [--guidance W] [--temporal-guidance WT] [--seed S] [--fps F]
            [--no-ema]
     A video of the prompt from a checkpoint of `vgt train` (its EMA
     weights unless --no-ema): .gif, .mp4 or .npy [1, T, C, H, W].
-    Defaults come from the checkpoint's config.
+    Defaults come from the checkpoint's config. Without --checkpoint, the
+    bundled text-to-video model of MovingShapes (32x32, 8 frames; a
+    colour, a shape and a direction, as in "a red circle moving left";
+    examples/models/, installed to share/vgt/models/).
 )",
          {"no-ema"}, {}, command_sample},
         {"edit", "Gen-1 video-to-video: a video restyled by a prompt, its structure kept",
