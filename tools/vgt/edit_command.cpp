@@ -140,7 +140,7 @@ int command_edit(Flags& flags) {
         io::write_video(out, experiment::tile_side_by_side(videos), {.fps = fps});
     fmt::print("{}: {} frames of {}x{} edited from '{}' at structure level {}, step {} ({} weights)\n", out,
                videos.size(1), videos.size(3), videos.size(4), input, request.structure_level, checkpoint.step,
-               ema ? "EMA" : "training");
+               ema ? "EMA" : training_weights ? "training" : "stored");
     return 0;
 }
 

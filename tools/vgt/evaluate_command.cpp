@@ -85,7 +85,7 @@ int command_evaluate(Flags& flags) {
     };
     nlohmann::json report = {{"checkpoint", path},
                              {"step", checkpoint.step},
-                             {"weights", ema ? "ema" : "training"},
+                             {"weights", ema ? "ema" : training_weights ? "training" : "stored"},
                              {"clips", options.prompts},
                              {"prompt_source", described}};
     nlohmann::json per_clip = nlohmann::json::array();
@@ -161,8 +161,8 @@ int command_evaluate(Flags& flags) {
         fmt::print("{}\n", report.dump(1));
         return 0;
     }
-    fmt::print("{} (step {}, {} weights): {} clips, {}\n", path, checkpoint.step, ema ? "EMA" : "training",
-               options.prompts, described);
+    fmt::print("{} (step {}, {} weights): {} clips, {}\n", path, checkpoint.step,
+               ema ? "EMA" : training_weights ? "training" : "stored", options.prompts, described);
     auto number_of = [&](const char* key) { return report[key].get<double>(); };
     if (edits) {
         fmt::print("  edits in the new colour     {:.3f}\n", number_of("colour_accuracy"));

@@ -26,7 +26,8 @@ int command_export(Flags& flags) {
     const bool ema = !training_weights && experiment::use_ema_weights(checkpoint);
     experiment::write_checkpoint(out, checkpoint.model, checkpoint.step, checkpoint.rng);
     fmt::print("{}: the {} weights of step {} ({} parameters), config and tokenizer; no training state\n", out,
-               ema ? "EMA" : "training", checkpoint.step, nn::count_parameters(checkpoint.model));
+               ema ? "EMA" : training_weights ? "training" : "stored", checkpoint.step,
+               nn::count_parameters(checkpoint.model));
     return 0;
 }
 
