@@ -44,14 +44,16 @@ public:
                 values_[std::string(positional)] = a;
                 continue;
             }
-            if (a.rfind("--", 0) != 0) throw UsageError(fmt::format("{}: expected a --flag, found '{}'", prefix(), a));
+            if (a.rfind("--", 0) != 0)
+                throw UsageError(fmt::format("{}: expected a --flag, found '{}'", prefix(), a));
             const std::string name = a.substr(2);
             bool is_switch = false;
             for (auto s : switches) is_switch |= (s == name);
             if (is_switch) {
                 values_[name] = "true";
             } else {
-                if (i + 1 >= args.size()) throw UsageError(fmt::format("{}: expected a value after --{}", prefix(), name));
+                if (i + 1 >= args.size())
+                    throw UsageError(fmt::format("{}: expected a value after --{}", prefix(), name));
                 values_[name] = args[++i];
             }
         }
@@ -67,7 +69,8 @@ public:
     std::string required(const std::string& name) {
         auto v = get(name);
         if (!v && name == positional_)
-            throw UsageError(fmt::format("{}: expected a file as the first argument (or --{}), found none", prefix(), name));
+            throw UsageError(
+                fmt::format("{}: expected a file as the first argument (or --{}), found none", prefix(), name));
         if (!v) throw UsageError(fmt::format("{}: expected --{}", prefix(), name));
         return *v;
     }
@@ -82,7 +85,8 @@ public:
             used = 0;
         }
         if (used != v->size() || n < min)
-            throw UsageError(fmt::format("{}: expected an integer ≥ {} for --{}, found '{}'", prefix(), min, name, *v));
+            throw UsageError(
+                fmt::format("{}: expected an integer ≥ {} for --{}, found '{}'", prefix(), min, name, *v));
         return n;
     }
     /// A finite number, or nothing when the flag is absent.
