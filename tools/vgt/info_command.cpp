@@ -48,7 +48,7 @@ int command_info(Flags& flags) {
     fmt::print("vgt {}\n", b.version);
     fmt::print("  compiler      {}, vector instructions: {}, Eigen {}\n", b.compiler, b.vector_instructions, b.eigen);
     fmt::print("  CPU threads   {} of {} hardware threads (--threads N to change)\n", b.threads, b.hardware_threads);
-    fmt::print("  CUDA          {}\n", yes_no(b.cuda, "cuBLAS, own kernels"));
+    fmt::print("  CUDA          {}\n", yes_no(b.cuda, "compiled in"));
     fmt::print("  FFmpeg        {}\n", yes_no(b.ffmpeg, "video files: mp4, avi, gif, ..."));
     fmt::print("  zlib          {}\n", yes_no(b.zlib, "gzip-compressed files"));
     if (devices.empty()) {
