@@ -4,7 +4,7 @@
 
 include(${CMAKE_CURRENT_LIST_DIR}/run_vgt.cmake)
 
-set(commands info blocks "block run" "bench blocks" "data preview" flow metrics train sample edit evaluate export)
+set(commands info blocks "block run" "bench blocks" "data preview" flow metrics train sample edit evaluate export ablate)
 
 run_vgt(TRUE help)
 set(overview "${last_output}")

@@ -18,5 +18,6 @@ int command_sample(Flags& flags);        // sample_command.cpp
 int command_edit(Flags& flags);          // edit_command.cpp
 int command_evaluate(Flags& flags);      // evaluate_command.cpp
 int command_export(Flags& flags);        // export_command.cpp
+int command_ablate(Flags& flags);        // ablate_command.cpp
 
 }  // namespace vgt::cli

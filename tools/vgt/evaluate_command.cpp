@@ -27,33 +27,6 @@
 
 namespace vgt::cli {
 
-namespace {
-
-/// The clips whose captions are the prompts, and what they are.
-std::pair<data::MovingShapesOptions, std::string> prompt_source(const experiment::TrainConfig& config, bool edits) {
-    if (config.data.dataset != "moving-shapes")
-        throw vgt::Error(fmt::format(
-            "vgt evaluate: expected a model trained on moving-shapes (the prompts are scored by the MovingShapes "
-            "metrics), found data set '{}'",
-            config.data.dataset));
-    data::MovingShapesOptions o = config.data.moving_shapes;
-    if (edits) {
-        o.split = "all";
-        o.seed += 1;
-        return {o, "clips from data seed + 1, each edited into another colour"};
-    }
-    if (!o.held_out.empty()) {
-        o.split = "held-out";
-        return {o, fmt::format("captions of held-out clips ({} combinations never trained on)", o.held_out.size())};
-    }
-    o.split = "all";
-    o.seed += 1;
-    return {o, "captions of clips from data seed + 1 (the model holds no combinations out, so prompts may repeat "
-               "training captions)"};
-}
-
-}  // namespace
-
 int command_evaluate(Flags& flags) {
     flags.apply_threads();
     const std::string path = flags.required("checkpoint");
@@ -74,7 +47,7 @@ int command_evaluate(Flags& flags) {
     experiment::Checkpoint checkpoint = experiment::read_checkpoint(path);
     const bool ema = !training_weights && experiment::use_ema_weights(checkpoint);
     const bool edits = checkpoint.model.config().conditioning.structure;
-    const auto [source, described] = prompt_source(checkpoint.model.config(), edits);
+    const auto [source, described] = experiment::shape_prompt_clips(checkpoint.model.config(), edits);
     data::MovingShapes clips(source);
     if (options.prompts > clips.size())
         throw vgt::Error(fmt::format("vgt evaluate: expected --prompts at most the data set's epoch_size {}, found {}",
@@ -126,6 +99,7 @@ int command_evaluate(Flags& flags) {
         report["direction_accuracy"] = r.direction_accuracy;
         report["count_accuracy"] = r.count_accuracy;
         report["identity_consistency"] = r.identity_consistency;
+        report["trajectory_smoothness"] = r.trajectory_smoothness;
         report["warp_error"] = r.warp_error;
         report["real_warp_error"] = r.real_warp_error;
         report["warp_ratio"] = r.warp_ratio;
@@ -175,6 +149,9 @@ int command_evaluate(Flags& flags) {
                    number_of("direction_accuracy"));
         fmt::print("  count accuracy       {:.3f}\n", number_of("count_accuracy"));
         fmt::print("  identity consistency {:.3f}\n", number_of("identity_consistency"));
+        if (report["trajectory_smoothness"].is_number())
+            fmt::print("  trajectory smoothness {:.3f} px/frame² (lower is smoother)\n",
+                       number_of("trajectory_smoothness"));
         fmt::print("  warping error        {:.5f} (real clips {:.5f}, ratio {:.2f})\n", number_of("warp_error"),
                    number_of("real_warp_error"), number_of("warp_ratio"));
     }

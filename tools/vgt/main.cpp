@@ -176,6 +176,22 @@ vgt data preview --config data.json --out FILE [--count K] [--fps F]
     read any checkpoint; training cannot resume from it.
 )",
          {"no-ema"}, {}, command_export},
+        {"ablate", "trains and scores model variants alike, into one table",
+         R"(vgt ablate --config FILE.json [--quick] [--out DIR]
+vgt ablate --list
+    Trains every variant the config names (docs/ablation.md) on the same
+    data, seed, steps and batch, then scores each: parameters, FLOPs per
+    frame, the median training step, peak tensor memory, the loss curve,
+    and on MovingShapes caption accuracy, identity consistency, trajectory
+    smoothness and the flow-warping error at each evaluated length; with
+    "task": "prediction", PSNR and SSIM of frames predicted from a clip's
+    first ones. Writes results.json, report.md, report.html and loss.svg
+    into the config's output_dir (or DIR) after every variant, each
+    variant's checkpoint and sample strips under variants/. --quick
+    applies the config's "quick" preset, a smoke run of minutes. --list
+    prints the compiled variants' names.
+)",
+         {"quick", "list"}, {}, command_ablate},
     };
     return table;
 }

@@ -11,6 +11,7 @@
 #include "vgt/core/cuda_memory.hpp"
 #include "vgt/core/device.hpp"
 #include "vgt/core/error.hpp"
+#include "vgt/core/host_memory.hpp"
 
 namespace vgt {
 
@@ -24,6 +25,7 @@ public:
         const std::size_t size = bytes == 0 ? 1 : bytes;
         if (device.is_cpu()) {
             data_ = ::operator new(size, std::align_val_t{kStorageAlignment});
+            detail::record_host_allocation(size);
             return;
         }
 #if defined(VGT_WITH_CUDA)
@@ -36,6 +38,7 @@ public:
     ~Storage() {
         if (device_.is_cpu()) {
             ::operator delete(data_, std::align_val_t{kStorageAlignment});
+            detail::record_host_release(bytes_ == 0 ? 1 : bytes_);
             return;
         }
 #if defined(VGT_WITH_CUDA)

@@ -31,7 +31,10 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "vgt/core/error.hpp"
 #include "vgt/core/tensor.hpp"
@@ -61,6 +64,7 @@ struct ShapePromptScore {
     std::string prompt;
     bool caption = false, colour = false, shape = false, direction = false;
     double count_accuracy = 0, identity_consistency = 0;
+    double trajectory_smoothness = 0;            // px/frame², NaN without a 3-frame track
     double warp_error = 0, real_warp_error = 0;  // the sample's and the real clip's
 };
 
@@ -68,10 +72,40 @@ struct ShapePromptEvaluation {
     std::vector<ShapePromptScore> scores;
     double caption_accuracy = 0, colour_accuracy = 0, shape_accuracy = 0, direction_accuracy = 0;
     double count_accuracy = 0, identity_consistency = 0;
+    double trajectory_smoothness = 0;            // mean over the prompts with a 3-frame track (NaN: none)
     double warp_error = 0, real_warp_error = 0;  // means over the prompts
     double warp_ratio = 0;                       // warp_error / real_warp_error
     Tensor samples;                              // the first `keep_samples` videos [K, T, 3, H, W]
 };
+
+/// The MovingShapes clips whose captions a model trained on `config` is
+/// scored on, and a description of them. Text to video: the held-out split
+/// when the data holds combinations out, otherwise clips of data seed + 1
+/// (whose captions may repeat training ones). Edits (`edits`): clips of data
+/// seed + 1. `frames` > 0 sets the clips' length (sampling longer videos
+/// than the model was trained on).
+inline std::pair<data::MovingShapesOptions, std::string> shape_prompt_clips(const TrainConfig& config, bool edits,
+                                                                            std::int64_t frames = 0) {
+    VGT_CHECK(config.data.dataset == "moving-shapes", "shape_prompt_clips",
+              "expected a model trained on moving-shapes (the prompts are scored by the MovingShapes metrics), "
+              "found data set '{}'",
+              config.data.dataset);
+    data::MovingShapesOptions o = config.data.moving_shapes;
+    if (frames > 0) o.frames = frames;
+    if (edits) {
+        o.split = "all";
+        o.seed += 1;
+        return {o, "clips from data seed + 1, each edited into another colour"};
+    }
+    if (!o.held_out.empty()) {
+        o.split = "held-out";
+        return {o, fmt::format("captions of held-out clips: {} combinations never trained on", o.held_out.size())};
+    }
+    o.split = "all";
+    o.seed += 1;
+    return {o, "captions of clips from data seed + 1 (the model holds no combinations out, so prompts may repeat "
+               "training captions)"};
+}
 
 /// Scores a video drawn for the caption of `real` (the prompt), and the
 /// real clip's flow-warping error beside it.
@@ -86,6 +120,7 @@ inline ShapePromptScore score_shape_prompt(const Tensor& video, const data::Shap
     s.direction = std::isnan(report.direction_accuracy) || report.direction_accuracy == 1.0;
     s.count_accuracy = report.count_accuracy;
     s.identity_consistency = report.identity_consistency;
+    s.trajectory_smoothness = report.trajectory_smoothness;
     s.warp_error = metrics::temporal_consistency(video).error.mean;
     s.real_warp_error = metrics::temporal_consistency(real.video).error.mean;
     return s;
@@ -129,8 +164,13 @@ inline ShapePromptEvaluation evaluate_shape_prompts(
     }
 
     const auto total = static_cast<double>(result.scores.size());
-    std::int64_t captions = 0, colours = 0, shapes = 0, directions = 0;
+    std::int64_t captions = 0, colours = 0, shapes = 0, directions = 0, tracked = 0;
+    double smoothness = 0;
     for (const ShapePromptScore& s : result.scores) {
+        if (std::isfinite(s.trajectory_smoothness)) {
+            smoothness += s.trajectory_smoothness;
+            ++tracked;
+        }
         captions += s.caption;
         colours += s.colour;
         shapes += s.shape;
@@ -144,6 +184,7 @@ inline ShapePromptEvaluation evaluate_shape_prompts(
     result.colour_accuracy = static_cast<double>(colours) / total;
     result.shape_accuracy = static_cast<double>(shapes) / total;
     result.direction_accuracy = static_cast<double>(directions) / total;
+    result.trajectory_smoothness = tracked > 0 ? smoothness / static_cast<double>(tracked) : std::nan("");
     result.warp_ratio = result.real_warp_error > 0 ? result.warp_error / result.real_warp_error : std::nan("");
     if (!kept.empty()) result.samples = stack(kept, 0);
     return result;

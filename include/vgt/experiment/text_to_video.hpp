@@ -83,12 +83,14 @@ public:
     /// Builds every part from `config` (validated here) and `tokenizer`,
     /// drawing initial weights from `gen` in the order text encoder, time
     /// embedding, UNet, content encoder (with content conditioning), pooled
-    /// text projection (with conditioning.pooled_text).
-    TextToVideo(TrainConfig config, models::Tokenizer tokenizer, Generator& gen)
-        : config_(validated(std::move(config))),
+    /// text projection (with conditioning.pooled_text). The UNet is the
+    /// preset config.model names, or what `unet_factory` makes when given
+    /// (config.model is then only its name).
+    TextToVideo(TrainConfig config, models::Tokenizer tokenizer, Generator& gen, const UNetFactory& unet_factory = {})
+        : config_(validated(std::move(config), static_cast<bool>(unet_factory))),
           text_encoder_(std::move(tokenizer), config_.text_encoder, gen),
           time_embedding_(config_.time_embedding, gen),
-          unet_(make_unet(config_.model, config_.unet, gen)) {
+          unet_(unet_factory ? unet_factory(config_.unet, gen) : make_unet(config_.model, config_.unet, gen)) {
         if (config_.conditioning.content) content_encoder_.emplace(config_.conditioning.content_encoder, gen);
         if (config_.conditioning.pooled_text)
             text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
@@ -98,9 +100,10 @@ public:
     }
 
     /// A model whose vocabulary comes from `captions`.
-    static TextToVideo from_captions(TrainConfig config, const std::vector<std::string>& captions, Generator& gen) {
+    static TextToVideo from_captions(TrainConfig config, const std::vector<std::string>& captions, Generator& gen,
+                                     const UNetFactory& unet_factory = {}) {
         models::Tokenizer tokenizer = models::Tokenizer::from_captions(captions, config.text_encoder.vocab_limit);
-        return TextToVideo(std::move(config), std::move(tokenizer), gen);
+        return TextToVideo(std::move(config), std::move(tokenizer), gen, unet_factory);
     }
 
     /// The denoising loss of a batch: videos float32 [B, T, C, H, W] in
@@ -235,8 +238,11 @@ public:
     const models::ContentEncoder* content_encoder() const { return content_encoder_ ? &*content_encoder_ : nullptr; }
 
 private:
-    static TrainConfig validated(TrainConfig config) {
-        config.validate();
+    static TrainConfig validated(TrainConfig config, bool factory_made_unet) {
+        if (factory_made_unet)
+            config.validate_parts();
+        else
+            config.validate();
         return config;
     }
 

@@ -118,10 +118,12 @@ struct TrainingOptions {
     int prefetch = 2;                       // the loader's batches prepared ahead
     bool resume = true;                     // continue from output_dir/checkpoint.safetensors when it exists
     std::string progress = "auto";          // "auto" (a bar on a terminal, lines otherwise), "lines", "off"
+    double max_seconds = 0;                 // stop after the step that reaches this much training time; 0: no limit
 
     void validate() const {
         constexpr const char* op = "TrainingOptions";
         VGT_CHECK(steps >= 1, op, "expected steps >= 1, found {}", steps);
+        VGT_CHECK(max_seconds >= 0, op, "expected max_seconds >= 0 (0: no limit), found {}", max_seconds);
         VGT_CHECK(batch_size >= 1, op, "expected batch_size >= 1, found {}", batch_size);
         VGT_CHECK(log_every >= 1, op, "expected log_every >= 1, found {}", log_every);
         VGT_CHECK(sample_every >= 0, op, "expected sample_every >= 0, found {}", sample_every);
@@ -153,6 +155,7 @@ void visit_fields(Visitor& v, TrainingOptions& o) {
     v("prefetch", o.prefetch);
     v("resume", o.resume);
     v("progress", o.progress);
+    v("max_seconds", o.max_seconds);
 }
 
 /// How the prompt and the source reach the UNet besides cross-attention on
@@ -251,12 +254,19 @@ struct TrainConfig {
     // Vae encoding clips frame by frame, docs/vae.md) is the planned hook.
     std::string space = "pixel";
 
-    /// Each part's own checks, then that the parts fit together.
+    /// That `model` names a preset, then validate_parts().
     void validate() const {
-        constexpr const char* op = "TrainConfig";
         bool known = false;
         for (const std::string& name : models::unet_names()) known |= name == model;
-        VGT_CHECK(known, op, "expected model one of {}, found '{}'", fmt::join(models::unet_names(), ", "), model);
+        VGT_CHECK(known, "TrainConfig", "expected model one of {}, found '{}'", fmt::join(models::unet_names(), ", "),
+                  model);
+        validate_parts();
+    }
+
+    /// Each part's own checks, then that the parts fit together; `model` is
+    /// not looked at (a model made by a UNetFactory names itself).
+    void validate_parts() const {
+        constexpr const char* op = "TrainConfig";
         VGT_CHECK(space == "pixel", op,
                   "expected space 'pixel' (latent diffusion through a Vae is not available yet), found '{}'", space);
         unet.validate();

@@ -14,10 +14,15 @@
 // and a Philox generator at offset (s + 1)·2^40 — so N steps in one run and
 // N/2 + N/2 with a checkpoint between give the same bits.
 //
+// training.max_seconds stops a run early once its steps (samples and
+// checkpoints not counted) have taken that long: ablations compare models at
+// equal training time this way.
+//
 // A non-finite loss or gradient norm stops training with a vgt::Error that
 // names the step; nothing is written after it, so the last checkpoint stays
 // the last good one.
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -95,6 +100,8 @@ struct TrainResult {
     std::int64_t first_step = 0;  // the step the run started from (> 0 when resumed)
     std::int64_t last_step = 0;   // steps taken in all when it stopped
     std::vector<double> losses;   // one per step of this run
+    std::vector<double> step_seconds;  // wall time of each step of this run (forward, backward, update)
+    bool stopped_by_time = false;      // training.max_seconds ended the run before training.steps
     std::string checkpoint;       // the path of the last checkpoint written
 };
 
@@ -107,10 +114,18 @@ public:
     /// directory holds a checkpoint, the checkpoint's model and state. A
     /// resumed run must describe the same model, diffusion and data; its
     /// optim and training options may differ (more steps, other intervals).
-    explicit Trainer(TrainConfig config) : config_(validated(std::move(config))) {
+    /// With `unet_factory` the UNet is what it makes (config.model names
+    /// it); such a model is always fresh, as a checkpoint can only rebuild
+    /// the presets.
+    explicit Trainer(TrainConfig config, const UNetFactory& unet_factory = {})
+        : config_(validated(std::move(config), static_cast<bool>(unet_factory))) {
         const std::filesystem::path dir(config_.training.output_dir);
         std::filesystem::create_directories(dir);
         checkpoint_path_ = (dir / "checkpoint.safetensors").string();
+        VGT_CHECK(!unet_factory || !config_.training.resume || !std::filesystem::exists(checkpoint_path_), "Trainer",
+                  "'{}': expected no checkpoint to resume for model '{}' (a model made by a UNet factory starts "
+                  "fresh; set training.resume to false to overwrite it), found one",
+                  checkpoint_path_, config_.model);
         if (config_.training.resume && std::filesystem::exists(checkpoint_path_)) {
             Checkpoint checkpoint = read_checkpoint(checkpoint_path_);
             check_same_model(checkpoint.model.config());
@@ -122,7 +137,7 @@ public:
                 return first_captions(dataset, config_.training.vocab_clips);
             });
             Generator init(config_.training.seed);
-            model_ = std::make_unique<TextToVideo>(TextToVideo::from_captions(config_, captions, init));
+            model_ = std::make_unique<TextToVideo>(TextToVideo::from_captions(config_, captions, init, unet_factory));
         }
     }
 
@@ -141,8 +156,11 @@ public:
     const TrainConfig& config() const { return config_; }
 
 private:
-    static TrainConfig validated(TrainConfig config) {
-        config.validate();
+    static TrainConfig validated(TrainConfig config, bool factory_made_unet) {
+        if (factory_made_unet)
+            config.validate_parts();
+        else
+            config.validate();
         return config;
     }
 
@@ -196,8 +214,14 @@ private:
         result.first_step = step_;
         ProgressBar progress(step_, t.steps, progress_style(t.progress, stderr));
         bool saved = step_ >= end;  // nothing to do: the checkpoint there is already this state
+        double training_seconds = 0;  // steps only: samples and checkpoints are not counted
         while (step_ < end) {
+            if (t.max_seconds > 0 && training_seconds >= t.max_seconds) {
+                result.stopped_by_time = true;
+                break;
+            }
             const std::int64_t s = step_;
+            const auto step_start = std::chrono::steady_clock::now();
             Generator gen = step_generator(t.seed, s);
             if (before_step_) before_step_(s, model);
             const double lr = schedule.lr(o.adamw.lr, s);
@@ -233,8 +257,12 @@ private:
             step_ = s + 1;
             saved = false;
             result.losses.push_back(loss);
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+            result.step_seconds.push_back(seconds);
+            training_seconds += seconds;
 
-            if (step_ % t.log_every == 0 || step_ == end) {
+            const bool last = step_ == end || (t.max_seconds > 0 && training_seconds >= t.max_seconds);
+            if (step_ % t.log_every == 0 || last) {
                 const nlohmann::json line = {{"step", step_}, {"loss", loss}, {"lr", lr}, {"grad_norm", norm},
                                              {"seconds", progress.seconds()}};
                 std::fputs((line.dump() + "\n").c_str(), metrics);

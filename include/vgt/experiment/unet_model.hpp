@@ -5,12 +5,14 @@
 // of the pipeline (loss, sampling, checkpoints, the trainer) compiles once.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "vgt/core/random.hpp"
+#include "vgt/core/shape.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/models/unet_presets.hpp"
 #include "vgt/models/video_unet.hpp"
@@ -27,6 +29,8 @@ public:
                            const Tensor& context_mask, const models::UNetForwardOptions& run) const = 0;
     virtual void visit_parameters(const nn::ParameterVisitor& visit, const std::string& prefix) = 0;
     virtual std::int64_t params() const = 0;
+    /// Forward FLOPs for a video of `video` shape and `context_length` context tokens.
+    virtual double flops(const Shape& video, std::int64_t context_length) const = 0;
     virtual bool is_causal() const = 0;
     virtual const std::string& name() const = 0;
 };
@@ -46,6 +50,9 @@ public:
         unet_.visit_parameters(visit, prefix);
     }
     std::int64_t params() const override { return unet_.params(); }
+    double flops(const Shape& video, std::int64_t context_length) const override {
+        return unet_.flops(video, context_length);
+    }
     bool is_causal() const override { return unet_.is_causal(); }
     const std::string& name() const override { return name_; }
 
@@ -55,6 +62,18 @@ private:
     std::string name_;
     UNet unet_;
 };
+
+/// Makes the UNet of a model whose type is chosen elsewhere (an ablation's
+/// variant) from the config's options, drawing its weights from `gen`.
+using UNetFactory = std::function<std::unique_ptr<UNetModel>(const models::VideoUNetOptions&, Generator&)>;
+
+/// A factory for one compile-time UNet type, called `name`.
+template <class UNet>
+UNetFactory unet_factory(std::string name) {
+    return [name = std::move(name)](const models::VideoUNetOptions& options, Generator& gen) {
+        return std::unique_ptr<UNetModel>(std::make_unique<UNetHolder<UNet>>(name, options, gen));
+    };
+}
 
 /// The preset called `name` (models::unet_names()), initialised from `gen`;
 /// an unknown name is a vgt::Error listing the valid ones.
