@@ -4,11 +4,12 @@
 // temporal attention, on the same MovingShapes data, seed and steps. Writes
 // report.md, report.html, loss.svg and results.json.
 //
-//   07_ablation [OUTPUT_DIR] [STEPS]     (defaults: runs/07_ablation, 40 steps: about a minute)
+//   07_ablation [OUTPUT_DIR] [STEPS]     (defaults: runs/07_ablation, 150 steps: about half a minute)
 //
 // The same study at a size that learns something: 32×32 frames, 400 steps
 // (see benchmarks/ablations/ for configs that `vgt ablate` runs).
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
     config.name = "ClipMean against the built-in mixers";
     config.variants = Study::names();
     config.output_dir = argc > 1 ? argv[1] : "runs/07_ablation";
-    const long steps = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 40;
+    const long steps = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 150;
 
     experiment::TrainConfig& train = config.train;
     auto& shapes = train.data.moving_shapes;
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
     shapes.min_size = 5;
     shapes.max_size = 7;
     shapes.max_objects = 1;
-    shapes.palette = "primary";
+    shapes.palette = data::primary_palette();
     shapes.held_out = {"red circle left", "green square right", "blue triangle up"};
     shapes.split = "train";
     auto& unet = train.unet;
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
     train.diffusion.sampler = diffusion::SamplerKind::euler;
     train.diffusion.sample_steps = 10;
     train.optim.adamw.lr = 2e-3;
-    train.optim.lr_schedule.warmup_steps = 5;
+    train.optim.lr_schedule.warmup_steps = std::min(5L, steps / 4);
     train.optim.lr_schedule.total_steps = steps;
     train.training.steps = steps;
     train.training.batch_size = 4;

@@ -9,6 +9,7 @@
 //
 // Needs Debian's dataset-fashion-mnist (or VGT_FASHION_MNIST_DIR).
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
     unet.attention_levels = {};
     unet.time_embed_dim = 16;
     config.optim.adamw.lr = 2e-3;
-    config.optim.lr_schedule.warmup_steps = 10;
+    config.optim.lr_schedule.warmup_steps = std::min(10L, steps / 4);
     config.optim.lr_schedule.total_steps = steps;
     config.training.steps = steps;
     config.training.batch_size = 4;

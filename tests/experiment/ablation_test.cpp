@@ -323,8 +323,17 @@ TEST_CASE("a prediction ablation trains each variant to predict frames and score
         CHECK(v.losses.size() == 6);
         CHECK(std::filesystem::exists(std::filesystem::path(out) / v.directory / "weights.safetensors"));
     }
-    // The baseline does not depend on the model.
+    // The baseline does not depend on the model: PSNR of the pooled squared error of copying frame K − 1.
     CHECK(r.variants[0].prediction->baseline_psnr == r.variants[1].prediction->baseline_psnr);
+    double squared_error = 0;
+    visit_dataset(prediction_eval_data(c.train.data), [&](auto&& clips) {
+        for (std::int64_t i = 0; i < 5; ++i) {
+            const Tensor video = clips.get(i).video;
+            const Tensor future = slice(video, 0, 2, 4);
+            squared_error += mean(square(sub(expand(slice(video, 0, 1, 2), future.shape()), future))).item<double>();
+        }
+    });
+    CHECK(r.variants[0].prediction->baseline_psnr == Approx(10 * std::log10(5 / squared_error)).epsilon(1e-4));
     const std::string md = read_text(std::filesystem::path(out) / "report.md");
     CHECK_THAT(md, Catch::Contains("## Prediction") && Catch::Contains("copy the last known frame") &&
                        Catch::Contains("predicts frames 3 to 4 from the first 2"));

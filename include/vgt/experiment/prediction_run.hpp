@@ -33,7 +33,8 @@
 #include "vgt/experiment/trainer.hpp"
 #include "vgt/io/safetensors.hpp"
 #include "vgt/io/video.hpp"
-#include "vgt/metrics/psnr.hpp"
+#include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/reduce.hpp"
 #include "vgt/metrics/ssim.hpp"
 #include "vgt/optim/adamw.hpp"
 #include "vgt/optim/ema.hpp"
@@ -49,9 +50,14 @@ struct PredictionTraining {
     std::vector<double> losses, step_seconds;  // one per step
 };
 
+/// PSNR is that of the mean squared error over every predicted pixel of
+/// every clip: a mean of per-frame PSNRs would be infinite as soon as one
+/// frame is predicted exactly, which copying the last frame does whenever an
+/// object moving by whole pixels stays put for a frame. SSIM is the mean
+/// over clips of each clip's mean over its predicted frames.
 struct PredictionQuality {
     std::int64_t clips = 0;
-    double psnr = 0, ssim = 0;                    // of the predicted frames, means over the clips (dB; [−1, 1])
+    double psnr = 0, ssim = 0;                    // of the predicted frames (dB; [−1, 1])
     double baseline_psnr = 0, baseline_ssim = 0;  // of the last known frame repeated
     std::string strip;                            // GIF relative to the output directory; empty without one
 };
@@ -143,6 +149,7 @@ inline PredictionQuality score_predictor(const FramePredictor& model, const data
                                          std::int64_t clips, std::int64_t batch, std::int64_t strip_videos,
                                          const std::filesystem::path& out, const std::filesystem::path& dir) {
     PredictionQuality q;
+    double squared_error = 0, baseline_squared_error = 0;  // sums over clips of each clip's mean
     const std::int64_t k = model.context_frames();
     std::vector<Tensor> strips;
     NoGradGuard no_grad;
@@ -159,9 +166,9 @@ inline PredictionQuality score_predictor(const FramePredictor& model, const data
                 const Tensor truth = contiguous(slice(video, 0, k, t));
                 const Tensor guess = contiguous(select(predicted, 0, static_cast<std::int64_t>(i)));
                 const Tensor copied = contiguous(expand(slice(video, 0, k - 1, k), truth.shape()));
-                q.psnr += metrics::video_psnr(truth, guess).mean;
+                squared_error += mean(square(sub(guess, truth))).item<double>();
+                baseline_squared_error += mean(square(sub(copied, truth))).item<double>();
                 q.ssim += metrics::video_ssim(truth, guess).mean;
-                q.baseline_psnr += metrics::video_psnr(truth, copied).mean;
                 q.baseline_ssim += metrics::video_ssim(truth, copied).mean;
                 ++q.clips;
                 if (static_cast<std::int64_t>(strips.size()) < strip_videos)
@@ -171,9 +178,11 @@ inline PredictionQuality score_predictor(const FramePredictor& model, const data
     });
     VGT_CHECK(q.clips > 0, "score_predictor", "expected held-out clips to score, found none");
     const auto n = static_cast<double>(q.clips);
-    q.psnr /= n;
+    // Every clip has the same number of predicted pixels, so the mean of the clips' means is the pooled mean.
+    const auto psnr_of = [](double mse) { return 10.0 * std::log10(1.0 / mse); };  // data range 1
+    q.psnr = psnr_of(squared_error / n);
+    q.baseline_psnr = psnr_of(baseline_squared_error / n);
     q.ssim /= n;
-    q.baseline_psnr /= n;
     q.baseline_ssim /= n;
     if (!strips.empty() && io::video_io_available()) {
         const std::filesystem::path strip = dir / "prediction.gif";
