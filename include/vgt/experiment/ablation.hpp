@@ -34,7 +34,9 @@
 #include <fmt/format.h>
 
 #include "vgt/core/error.hpp"
+#include "vgt/bench/timing.hpp"
 #include "vgt/core/host_memory.hpp"
+#include "vgt/experiment/checkpoint.hpp"
 #include "vgt/data/moving_shapes.hpp"
 #include "vgt/experiment/ablation_config.hpp"
 #include "vgt/experiment/ablation_variant.hpp"
@@ -104,13 +106,6 @@ inline std::string variant_directory_name(std::string_view name) {
 
 namespace detail {
 
-inline double median_of(std::vector<double> v) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 inline double tail_mean(const std::vector<double>& v) {
     if (v.empty()) return std::nan("");
     const std::size_t count = std::max<std::size_t>(1, v.size() / 10);
@@ -126,20 +121,9 @@ inline void record_training(VariantResult& result, std::int64_t steps, bool stop
     result.stopped_by_time = stopped_by_time;
     result.training_seconds = 0;
     for (const double s : step_seconds) result.training_seconds += s;
-    result.step_ms = 1e3 * median_of(step_seconds);
+    result.step_ms = 1e3 * bench::median(step_seconds);
     result.final_loss = tail_mean(losses);
     result.losses = losses;
-}
-
-/// Replaces the model's weights by the EMA weights of its checkpoint; false when it has none.
-inline bool load_ema_weights(TextToVideo& model, const std::string& checkpoint) {
-    const io::SafetensorsFile file = io::read_safetensors(checkpoint);
-    std::vector<std::pair<std::string, Tensor>> weights;
-    for (const auto& [name, t] : file.tensors)
-        if (name.rfind("ema.", 0) == 0 && name != "ema.num_updates") weights.emplace_back(name.substr(4), t);
-    if (weights.empty()) return false;
-    nn::load_parameters(model, weights, "", true);
-    return true;
 }
 
 /// Samples and scores the model at `frames` frames.
@@ -245,7 +229,8 @@ inline VariantResult run_ablation_variant(const AblationConfig& config, const Ab
     detail::record_training(result, run.last_step, run.stopped_by_time, run.losses, run.step_seconds);
 
     if (config.evaluation.prompts > 0) {
-        if (config.evaluation.ema && train.optim.ema) result.ema = detail::load_ema_weights(model, run.checkpoint);
+        if (config.evaluation.ema && train.optim.ema)
+            result.ema = load_ema_weights(model, io::read_safetensors(run.checkpoint).tensors);
         std::vector<std::int64_t> lengths = config.evaluation.frames;
         if (lengths.empty()) lengths.push_back(g.frames);
         const ProgressStyle style = progress_style(train.training.progress, stderr);

@@ -179,15 +179,22 @@ inline Checkpoint read_checkpoint(const std::string& path) {
     return out;
 }
 
-/// Replaces the model's parameters by the checkpoint's EMA weights
-/// ("ema.<parameter>"); false, and nothing changed, when it has none.
-inline bool use_ema_weights(Checkpoint& checkpoint) {
+/// Replaces the model's parameters by the EMA weights ("ema.<parameter>")
+/// among `tensors` (a checkpoint's training state, or all its tensors);
+/// false, and nothing changed, when there are none.
+inline bool load_ema_weights(TextToVideo& model, const std::vector<std::pair<std::string, Tensor>>& tensors) {
     std::vector<std::pair<std::string, Tensor>> weights;
-    for (const auto& [name, t] : checkpoint.training_state)
+    for (const auto& [name, t] : tensors)
         if (name.rfind("ema.", 0) == 0 && name != "ema.num_updates") weights.emplace_back(name.substr(4), t);
     if (weights.empty()) return false;
-    nn::load_parameters(checkpoint.model, weights, "", true);
+    nn::load_parameters(model, weights, "", true);
     return true;
+}
+
+/// Replaces the model's parameters by the checkpoint's EMA weights; false,
+/// and nothing changed, when it has none.
+inline bool use_ema_weights(Checkpoint& checkpoint) {
+    return load_ema_weights(checkpoint.model, checkpoint.training_state);
 }
 
 }  // namespace vgt::experiment
