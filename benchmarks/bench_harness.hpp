@@ -47,7 +47,7 @@ inline BenchCase matmul_case(std::string name, std::int64_t n, bool with_backwar
     c.with_backward = with_backward;
     c.make = [n] {
         std::vector<Tensor> leaves = random_leaves({Shape{n, n}, Shape{n, n}});
-        return Workload{leaves, [a = leaves[0], b = leaves[1]] { return matmul(a, b); }};
+        return Workload{leaves, [a = leaves[0], b = leaves[1]] { return matmul(a, b); }, {}};
     };
     return c;
 }

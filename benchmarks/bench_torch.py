@@ -3,7 +3,8 @@
 the same flags, the same timing rules and the same JSON records.
 
 A side defines its cases as an ordered dict name -> case, where a case is a
-dict with `description` and `flops` (identical to the vgt side's),
+dict with `description` and `flops` (identical to the vgt side's; `flops`
+may be a function of the torch module, called once when the case runs),
 `with_backward`, and `make(torch, args)`, which builds the inputs once,
 outside the timing, and returns a Workload. Then it calls
 `main(argv, cases, __doc__)`.
@@ -23,8 +24,10 @@ PEAK_CASE = "gemm_2048"
 # leaves: the tensors whose gradients forward+backward computes; forward: a
 # function of no arguments that runs the timed forward; params: the number of
 # weights, reported when not None (must equal the vgt side's); info: further
-# fields for the JSON record (how the case was run).
-Workload = collections.namedtuple("Workload", ["leaves", "forward", "params", "info"], defaults=[None, None])
+# fields for the JSON record (how the case was run); update: a function run
+# after each backward inside the timing (an optimiser step), or None.
+Workload = collections.namedtuple("Workload", ["leaves", "forward", "params", "info", "update"],
+                                  defaults=[None, None, None])
 
 
 def uniform_leaves(torch, shapes, seed=1234):
@@ -115,6 +118,8 @@ def run_case(torch, name, case, args):
             start = time.perf_counter()
             y = forward()
             y.backward(seed)
+            if work.update:
+                work.update()
             elapsed = time.perf_counter() - start
             del y
             return 1e3 * elapsed
@@ -123,11 +128,12 @@ def run_case(torch, name, case, args):
         for i, leaf in enumerate(leaves):
             assert leaf.grad is not None and leaf.grad.shape == leaf.shape, f"{name}: no gradient for leaf {i}"
 
+    flops = case["flops"](torch) if callable(case["flops"]) else case["flops"]
     record = {
         "framework": "torch",
         "case": name,
         "description": case["description"],
-        "flops": case["flops"],
+        "flops": flops,
     }
     if work.params is not None:
         record["params"] = work.params
@@ -148,9 +154,9 @@ def run_case(torch, name, case, args):
             return (f"  {label:<8} {s['median_ms']:9.3f} ms (min {s['min_ms']:.3f}, max {s['max_ms']:.3f}, "
                     f"{s['reps']} reps)  {flops / (s['median_ms'] * 1e6):7.1f} GFLOP/s")
         print(f"{name:<14} {case['description']}")
-        print(line("fwd", fwd, case["flops"]))
+        print(line("fwd", fwd, flops))
         if fwd_bwd:
-            print(line("fwd+bwd", fwd_bwd, 3 * case["flops"]))
+            print(line("fwd+bwd", fwd_bwd, 3 * flops))
         sys.stdout.flush()
 
 

@@ -6,13 +6,14 @@ script with the same cases, flags and JSON records:
 
     ops     vgt_bench_ops     ops_torch.py      matmul and convolutions
     blocks  vgt_bench_blocks  blocks_torch.py   the temporal blocks
+    unet    vgt_bench_unet    unet_torch.py     a training step of each UNet preset
 
-    /usr/bin/python3 benchmarks/compare.py [--suite ops|blocks] --vgt-bin PATH
+    /usr/bin/python3 benchmarks/compare.py [--suite ops|blocks|unet] --vgt-bin PATH
         [--case NAME]... [--reps N] [--min-time SECONDS] [--warmup N]
         [--threads N] [--rounds R] [--log-dir DIR] [--no-mkldnn]
         [--reference-forward]
 
-benchmarks/run-ops and benchmarks/run-blocks build the vgt program and call
+benchmarks/run-ops, run-blocks and run-unet build the vgt program and call
 this script; see benchmarks/README.md for how to read the output.
 """
 
@@ -52,13 +53,28 @@ SUITES = {
             "point-wise work not counted)",
         ],
     },
+    "unet": {
+        "torch_script": "unet_torch.py",
+        "title": "a training step of each UNet preset (fwd: forward and loss; fwd+bwd: the whole step)",
+        "described_as": "model, input",
+        "log": "unet_bench",
+        "notes": [
+            "- UNets: the text-to-video quality bar's (benchmarks/quality/t2v.json), every weight redrawn "
+            "uniform in [-0.1, 0.1); fwd is the forward and the MSE loss without the tape; fwd+bwd is "
+            "forward, loss, backward into every weight and one AdamW step (lr 1e-4, weight decay 0.01); "
+            "FLOPs are the forward's convolutions, linears and attention products (point-wise work not "
+            "counted), and fwd+bwd GFLOP/s counts 3x them (the optimiser step is not counted)",
+            "- PyTorch UNets: the twin of tests/golden/make_video_unet.py, with its Conv3D and Conv2Plus1D "
+            "stages run as one Conv3d call each (checked against the twin's own output); torch.optim.AdamW",
+        ],
+    },
 }
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", choices=list(SUITES), default="ops", help="which benchmark (default: ops)")
-    p.add_argument("--vgt-bin", required=True, help="the suite's vgt program (vgt_bench_ops, vgt_bench_blocks)")
+    p.add_argument("--vgt-bin", required=True, help="the suite's vgt program (vgt_bench_ops, vgt_bench_blocks, vgt_bench_unet)")
     p.add_argument("--vgt-flags", default="", help="compiler flags the vgt program was built with (for the report)")
     p.add_argument("--torch-python", default=os.environ.get("VGT_TORCH_PYTHON", "/usr/bin/python3"),
                    help="a Python with torch (default: Debian's /usr/bin/python3)")

@@ -44,8 +44,8 @@ BenchCase conv_case(std::string name, Shape x, Shape w, std::int64_t pad) {
         std::vector<Tensor> t = vgt::bench::random_leaves({x, w, Shape{w[0]}});
         const vgt::ConvOptions options{.padding = {pad}};
         if (spatial == 2)
-            return Workload{t, [t, options] { return vgt::conv2d(t[0], t[1], t[2], options); }};
-        return Workload{t, [t, options] { return vgt::conv3d(t[0], t[1], t[2], options); }};
+            return Workload{t, [t, options] { return vgt::conv2d(t[0], t[1], t[2], options); }, {}};
+        return Workload{t, [t, options] { return vgt::conv3d(t[0], t[1], t[2], options); }, {}};
     };
     return c;
 }

@@ -1,8 +1,10 @@
 #include "support.hpp"
 
+#include <cstdint>
 #include <map>
 
 #include <vgt/core/caching_allocator.hpp>
+#include <vgt/core/host_allocator.hpp>
 
 using namespace vgt;
 
@@ -99,4 +101,48 @@ TEST_CASE("the allocator is safe to use from several threads", "[core][allocator
     CHECK(cache.stats().bytes_in_use == 0);
     CHECK(cache.stats().raw_allocations + cache.stats().reuses == 2000);
     CHECK(cache.stats().raw_allocations <= 8);  // at most 4 classes × 2 threads
+}
+
+TEST_CASE("a cache limit sends blocks freed beyond it back to the raw allocator", "[core][allocator]") {
+    Heap heap;
+    CachingAllocator<CountingHeap> cache(CountingHeap{&heap}, 3072);
+    void* a = cache.allocate(1024);
+    void* b = cache.allocate(2048);
+    void* c = cache.allocate(1024);
+    cache.deallocate(a);  // 1024 cached
+    cache.deallocate(b);  // 3072 cached: at the limit
+    cache.deallocate(c);  // would exceed it: released
+    CHECK(cache.stats().bytes_cached == 3072);
+    CHECK(heap.releases == 1);
+    cache.set_cache_limit(1500);  // the largest cached block goes first
+    CHECK(cache.stats().bytes_cached == 1024);
+    CHECK(heap.releases == 2);
+    CHECK(cache.allocate(1000) == a);
+    cache.set_cache_limit(0);
+    CHECK(heap.releases == 2);  // nothing cached, nothing to release
+}
+
+TEST_CASE("CPU tensors of 64 KiB and more reuse freed blocks; small ones use the heap", "[core][allocator]") {
+    release_host_cache();
+    const AllocatorStats before = host_allocator().stats();
+    const void* first = nullptr;
+    {
+        const Tensor big = Tensor::zeros({128, 1024}, DType::Float32);  // 512 KiB
+        first = big.raw_data();
+        CHECK(reinterpret_cast<std::uintptr_t>(first) % kStorageAlignment == 0);
+    }
+    const Tensor again = Tensor::zeros({1024, 128}, DType::Float32);  // same size class
+    CHECK(again.raw_data() == first);
+    CHECK(host_allocator().stats().reuses == before.reuses + 1);
+    CHECK(again.to_vector()[12345] == 0.0);  // a reused block is still zeroed by zeros()
+
+    const std::size_t raw_before_small = host_allocator().stats().raw_allocations;
+    { const Tensor small = Tensor::ones({100}, DType::Float32); }
+    CHECK(host_allocator().stats().raw_allocations == raw_before_small);
+
+    set_host_cache_limit(0);  // off: a freed block goes straight back
+    { const Tensor big = Tensor::zeros({256, 1024}, DType::Float32); }
+    CHECK(host_allocator().stats().bytes_cached == 0);
+    set_host_cache_limit(std::size_t{1} << 30);
+    CHECK(host_cache_limit() == (std::size_t{1} << 30));
 }

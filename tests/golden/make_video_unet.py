@@ -271,6 +271,7 @@ PRESETS = {
     "gen1": ("Conv2Plus1D", "TemporalAttention", "NoPosition"),
     "vdm": ("FrameConv", "TemporalAttention", "RelativeBias"),
     "conv3d": ("Conv3D", "NoMixer", "NoPosition"),
+    "image": ("FrameConv", "NoMixer", "NoPosition"),
 }
 
 # VideoUNetOptions' defaults (docs/video_unet.md); a case overrides some.

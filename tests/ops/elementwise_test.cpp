@@ -95,3 +95,52 @@ TEST_CASE("unary functions match their definitions and differentiate", "[ops][el
     CHECK(gelu(xf).dtype() == DType::Float32);
     CHECK_THROWS_WITH(exp(Tensor::zeros({2}, DType::Int64)), Catch::Contains("exp") && Catch::Contains("int64"));
 }
+
+TEST_CASE("exp, sigmoid and silu on contiguous CPU data take the vectorised form, equal to the scalar bodies",
+          "[ops][elementwise]") {
+    struct Case {
+        const char* name;
+        Tensor (*op)(const Tensor&);
+    };
+    const std::vector<Case> cases = {
+        {"exp", [](const Tensor& t) { return exp(t); }},
+        {"sigmoid", [](const Tensor& t) { return sigmoid(t); }},
+        {"silu", [](const Tensor& t) { return silu(t); }},
+    };
+    set_num_threads(2);
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+        // 300 × 190 elements: several chunks of the thread pool, and a tail.
+        // exp stays below float32's overflow; the others see large magnitudes.
+        for (const Case& c : cases) {
+            INFO(c.name << " " << dtype_name(dtype));
+            const double range = std::string(c.name) == "exp" ? 20 : 60;
+            Tensor x = random({300, 190}, 31, -range, range, dtype);
+            x.set_requires_grad();
+            // The transposed view is not contiguous: it runs the scalar body.
+            Tensor xt = transpose(detach(x), 0, 1);
+            xt.set_requires_grad();
+            const Tensor y = c.op(x);
+            const Tensor yt = c.op(xt);
+            const Tensor seed = random({300, 190}, 32, -1, 1, dtype);
+            backward(y, seed);
+            backward(yt, transpose(seed, 0, 1));
+
+            const auto fast = y.to_vector(), scalar = contiguous(transpose(yt, 0, 1)).to_vector();
+            const auto fast_grad = x.grad().to_vector();
+            const auto scalar_grad = contiguous(transpose(xt.grad(), 0, 1)).to_vector();
+            // Values agree to a few ulp. Gradients are compared absolutely: sigmoid's
+            // y (1 − y) cancels where y ≈ 1, so one ulp of y is a large relative change.
+            const bool single = dtype == DType::Float32;
+            const double tolerance = single ? 4e-7 : 1e-15;
+            for (std::size_t i = 0; i < fast.size(); ++i) {
+                REQUIRE(fast[i] == Approx(scalar[i]).epsilon(tolerance).margin(1e-30));
+                REQUIRE(fast_grad[i] == Approx(scalar_grad[i]).epsilon(tolerance).margin(single ? 2e-7 : 1e-15));
+            }
+        }
+    }
+    // Overflow ends where the definitions say: exp(-x) = inf gives sigmoid 0 and silu -0.
+    const Tensor big = Tensor::full({4}, -200.0, DType::Float32);
+    CHECK(sigmoid(big).to_vector()[0] == 0.0);
+    CHECK(silu(big).to_vector()[0] == 0.0);
+    CHECK(std::isinf(exp(neg(big)).to_vector()[0]));
+}

@@ -71,7 +71,7 @@ BenchCase block_case_of(std::string name, std::string description, const Options
         const Tensor x = rand(video, gen, DType::Float32, -1.0, 1.0);
         std::vector<Tensor> leaves{x};
         block->visit_parameters([&](const std::string&, Tensor& p) { leaves.push_back(p); }, "");
-        return Workload{leaves, [block, x] { return block->forward(x); }};
+        return Workload{leaves, [block, x] { return block->forward(x); }, {}};
     };
     return c;
 }

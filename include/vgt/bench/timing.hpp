@@ -31,10 +31,13 @@
 namespace vgt::bench {
 
 /// What one case times: `forward()` reads the leaves (inputs and weights),
-/// and forward+backward asks for the gradient of every leaf.
+/// and forward+backward asks for the gradient of every leaf. `update`, when
+/// set, runs after each backward inside the timing (an optimiser step, so
+/// that forward+backward times a whole training step).
 struct Workload {
     std::vector<Tensor> leaves;
     std::function<Tensor()> forward;
+    std::function<void()> update;
 };
 
 struct BenchCase {
@@ -155,6 +158,7 @@ inline CaseTiming time_case(const BenchCase& c, const TimingOptions& options, st
         const auto start = detail::Clock::now();
         const Tensor y = w.forward();
         backward(y, seed);
+        if (w.update) w.update();
         return detail::ms_since(start);
     });
     // A leaf without its gradient means the backward skipped work: the time would flatter it.

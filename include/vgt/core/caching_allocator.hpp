@@ -1,14 +1,18 @@
 #pragma once
 // CachingAllocator: keeps freed blocks and hands them out again for requests
 // of the same size class, so that a training loop that allocates the same
-// shapes every step stops calling the device allocator (cudaMalloc
-// synchronises the device; reusing a block does not). The raw allocator is
-// a policy, so the bookkeeping is tested on the CPU.
+// shapes every step stops calling the raw allocator: cudaMalloc synchronises
+// the device, and fresh host pages fault and are zeroed by the kernel on
+// first touch; reusing a block does neither. The raw allocator is a policy,
+// so the bookkeeping is tested on the CPU.
 
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "vgt/core/error.hpp"
 
@@ -35,7 +39,10 @@ inline std::size_t allocation_size_class(std::size_t bytes) {
 template <class RawAllocator>
 class CachingAllocator {
 public:
-    explicit CachingAllocator(RawAllocator raw = {}) : raw_(std::move(raw)) {}
+    /// Keeps at most `cache_limit` bytes of freed blocks; a block freed
+    /// beyond that goes back to the raw allocator.
+    explicit CachingAllocator(RawAllocator raw = {}, std::size_t cache_limit = static_cast<std::size_t>(-1))
+        : raw_(std::move(raw)), cache_limit_(cache_limit) {}
     ~CachingAllocator() { release_cached(); }
 
     CachingAllocator(const CachingAllocator&) = delete;
@@ -57,7 +64,7 @@ public:
                 release_cached_locked();
                 block = raw_.allocate(size);
             }
-            VGT_CHECK(block, "allocate", "expected {} bytes of device memory, found none free ({} in use)", size,
+            VGT_CHECK(block, "allocate", "expected {} bytes of memory, found none free ({} in use)", size,
                       stats_.bytes_in_use);
             ++stats_.raw_allocations;
         }
@@ -74,9 +81,26 @@ public:
         VGT_CHECK(live != live_.end(), "deallocate", "expected a block from this allocator, found {}", block);
         const std::size_t size = live->second;
         live_.erase(live);
-        free_.emplace(size, block);
         stats_.bytes_in_use -= size;
+        if (stats_.bytes_cached + size > cache_limit_) {
+            raw_.release(block);
+            return;
+        }
+        free_.emplace(size, block);
         stats_.bytes_cached += size;
+    }
+
+    /// Changes the limit on cached bytes, releasing cached blocks (the
+    /// largest first) until the cache fits it.
+    void set_cache_limit(std::size_t bytes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        cache_limit_ = bytes;
+        while (stats_.bytes_cached > cache_limit_) {
+            const auto largest = std::prev(free_.end());
+            raw_.release(largest->second);
+            stats_.bytes_cached -= largest->first;
+            free_.erase(largest);
+        }
     }
 
     /// Hands every cached block back to the raw allocator.
@@ -103,6 +127,7 @@ private:
     }
 
     RawAllocator raw_;
+    std::size_t cache_limit_;
     mutable std::mutex mutex_;
     std::unordered_map<void*, std::size_t> live_;
     std::multimap<std::size_t, void*> free_;

@@ -11,12 +11,10 @@
 #include "vgt/core/cuda_memory.hpp"
 #include "vgt/core/device.hpp"
 #include "vgt/core/error.hpp"
+#include "vgt/core/host_allocator.hpp"
 #include "vgt/core/host_memory.hpp"
 
 namespace vgt {
-
-/// 64 bytes: a cache line, and enough for AVX-512 loads.
-inline constexpr std::size_t kStorageAlignment = 64;
 
 class Storage {
 public:
@@ -24,7 +22,7 @@ public:
         // Allocate at least one byte so that empty tensors still have a valid pointer.
         const std::size_t size = bytes == 0 ? 1 : bytes;
         if (device.is_cpu()) {
-            data_ = ::operator new(size, std::align_val_t{kStorageAlignment});
+            data_ = allocate_host(size);
             detail::record_host_allocation(size);
             return;
         }
@@ -37,8 +35,9 @@ public:
     }
     ~Storage() {
         if (device_.is_cpu()) {
-            ::operator delete(data_, std::align_val_t{kStorageAlignment});
-            detail::record_host_release(bytes_ == 0 ? 1 : bytes_);
+            const std::size_t size = bytes_ == 0 ? 1 : bytes_;
+            free_host(data_, size);
+            detail::record_host_release(size);
             return;
         }
 #if defined(VGT_WITH_CUDA)

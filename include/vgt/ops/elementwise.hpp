@@ -1,14 +1,19 @@
 #pragma once
 // Point-wise operations: arithmetic with NumPy broadcasting, tensor–scalar
 // arithmetic, and the activation functions, each a body from
-// ops/pointwise_kernels.hpp run by the launchers of ops/map.hpp, with its
-// gradient recorded on the tape.
+// ops/pointwise_kernels.hpp run by the launchers of ops/map.hpp (or, for the
+// exp-based activations on contiguous CPU data, its vectorised array form
+// from ops/pointwise_arrays.hpp), with its gradient recorded on the tape.
 
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "vgt/autograd/node.hpp"
+#include "vgt/core/dispatch.hpp"
 #include "vgt/ops/map.hpp"
+#include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/view.hpp"
@@ -18,16 +23,63 @@ namespace vgt {
 namespace detail {
 
 /// Runs a unary body forward and records g · f'(x, y) as its backward.
+/// The body's array form (ops/pointwise_arrays.hpp) applies: contiguous CPU data.
+template <class Body>
+bool use_array_form(std::initializer_list<const Tensor*> tensors) {
+    if constexpr (!ArrayForm<Body>::defined) {
+        return false;
+    } else {
+        for (const Tensor* t : tensors)
+            if (!t->device().is_cpu() || !t->is_contiguous()) return false;
+        return true;
+    }
+}
+
+template <class Body>
+Tensor unary_forward(const Tensor& x, Body body, const char* name) {
+    if (!use_array_form<Body>({&x})) return map_unary(x, [body](auto v) { return body(v); }, name);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if constexpr (ArrayForm<Body>::defined) {
+        dispatch_floating(x, name, [&]<class T>() {
+            const T* in = x.data<T>();
+            T* out = y.data<T>();
+            for_each_array_chunk(x.numel(), [&](std::int64_t at, std::int64_t n) {
+                ArrayForm<Body>::template value<T>(ConstArrayMap<T>(in + at, n), ArrayMap<T>(out + at, n));
+            });
+        });
+    }
+    return y;
+}
+
+/// g · f'(x) with y = f(x); g, x and y have one shape, and y is contiguous.
+template <class Body>
+Tensor unary_backward(const Tensor& g, const Tensor& x, const Tensor& y, Body body, const char* name) {
+    const Tensor gc = contiguous_data(g), xc = contiguous_data(x);
+    if (!use_array_form<Body>({&gc, &xc, &y}))
+        return map_ternary(gc, xc, y, [body](auto gv, auto xv, auto yv) { return gv * body.derivative(xv, yv); },
+                           name);
+    Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+    if constexpr (ArrayForm<Body>::defined) {
+        dispatch_floating(y, name, [&]<class T>() {
+            const T *pg = gc.data<T>(), *px = xc.data<T>(), *py = y.data<T>();
+            T* out = dx.data<T>();
+            for_each_array_chunk(y.numel(), [&](std::int64_t at, std::int64_t n) {
+                ArrayForm<Body>::template backward<T>(ConstArrayMap<T>(pg + at, n), ConstArrayMap<T>(px + at, n),
+                                                      ConstArrayMap<T>(py + at, n), ArrayMap<T>(out + at, n));
+            });
+        });
+    }
+    return dx;
+}
+
 template <class Body>
 Tensor unary_op(const Tensor& x, Body body, const char* name) {
-    Tensor y = map_unary(x, [body](auto v) { return body(v); }, name);
+    Tensor y = unary_forward(x, body, name);
     if (!autograd::any_requires_grad({x})) return y;
     Tensor x_saved = detach(x);
     Tensor y_saved = detach(y);
     return autograd::record(y, name, {x}, [body, x_saved, y_saved, name](const Tensor& g) {
-        return std::vector<Tensor>{map_ternary(
-            contiguous_data(g), contiguous_data(x_saved), y_saved,
-            [body](auto gv, auto xv, auto yv) { return gv * body.derivative(xv, yv); }, name)};
+        return std::vector<Tensor>{unary_backward(g, x_saved, y_saved, body, name)};
     });
 }
 

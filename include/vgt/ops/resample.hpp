@@ -26,17 +26,26 @@ namespace vgt {
 namespace kernels {
 
 /// Nearest-neighbour upsampling of [P, D, H, W] planes by integer factors,
-/// one call per output element: output (z, y, x) reads input (z/sd, y/sh, x/sw).
+/// one call per output row of W·sw elements: output (z, y, x) reads input
+/// (z/sd, y/sh, x/sw), so the row is an input row with each element repeated
+/// sw times. The index arithmetic is paid once per row, not per element.
 template <class T>
-struct UpsampleNearest {
+struct UpsampleNearestRows {
     const T* in;
     T* out;
     std::int64_t d, h, w;     // input extents
     std::int64_t sd, sh, sw;  // factors
-    VGT_HOST_DEVICE void operator()(std::int64_t i) const {
+    VGT_HOST_DEVICE void operator()(std::int64_t row) const {
         const std::int64_t od = d * sd, oh = h * sh, ow = w * sw;
-        const auto [p, z, y, x] = unravel_volume(i, od, oh, ow);
-        out[i] = in[((p * d + z / sd) * h + y / sh) * w + x / sw];
+        const std::int64_t y = row % oh, z = (row / oh) % od, p = row / (oh * od);
+        const T* src = in + ((p * d + z / sd) * h + y / sh) * w;
+        T* dst = out + row * ow;
+        if (sw == 1) {
+            for (std::int64_t x = 0; x < w; ++x) dst[x] = src[x];
+            return;
+        }
+        for (std::int64_t x = 0; x < w; ++x)
+            for (std::int64_t c = 0; c < sw; ++c) dst[x * sw + c] = src[x];
     }
 };
 
@@ -179,9 +188,10 @@ inline Tensor upsample_nearest(const Tensor& x, const std::vector<std::int64_t>&
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
     dispatch_floating(x, "upsample_nearest", [&]<class T>() {
-        const kernels::UpsampleNearest<T> body{in.data<T>(), out.data<T>(), ext[0], ext[1], ext[2],
-                                               fac[0],       fac[1],         fac[2]};
-        parallel_for(out.numel(), body);
+        const kernels::UpsampleNearestRows<T> body{in.data<T>(), out.data<T>(), ext[0], ext[1], ext[2],
+                                                   fac[0],       fac[1],         fac[2]};
+        const std::int64_t row = ext[2] * fac[2];
+        parallel_for(out.numel() / row, body, std::max<std::int64_t>(1, 4096 / row));
     });
 
     const Shape in_shape = x.shape();

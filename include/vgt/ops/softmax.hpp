@@ -21,6 +21,7 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -155,11 +156,6 @@ void for_each_line_tile(const DimLayout& layout, F&& f) {
         }
     });
 }
-
-template <class T>
-using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 /// Calls f(line index) for each of the `lines` contiguous lines of `extent` elements, in parallel.
 template <class F>
