@@ -16,6 +16,7 @@
 #include "vgt/nn/conv.hpp"
 #include "vgt/nn/init.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/temporal_conv.hpp"
 #include "vgt/temporal/block_concepts.hpp"
 #include "vgt/temporal/layout.hpp"
 #include "vgt/temporal/options.hpp"
@@ -44,8 +45,8 @@ public:
     Tensor forward(const Tensor& video) const {
         const VideoShape v = check_input(video.shape());
         const Tensor per_frame = unfold_frames(spatial_.forward(fold_frames(video)), v.batch);
-        const VideoShape out{v.batch, v.frames, out_channels(), v.height, v.width};
-        return from_pixel_signals(temporal_.forward(to_pixel_signals(per_frame)), out);
+        const std::int64_t half = temporal_.weight.size(2) / 2;
+        return temporal_conv(per_frame, temporal_.weight, temporal_.bias, {.pad_before = half, .pad_after = half});
     }
 
     std::int64_t params() const { return nn::count_parameters(*this); }

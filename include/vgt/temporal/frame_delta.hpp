@@ -30,6 +30,7 @@
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/join.hpp"
+#include "vgt/ops/temporal_conv.hpp"
 #include "vgt/ops/view.hpp"
 #include "vgt/temporal/block_concepts.hpp"
 #include "vgt/temporal/layout.hpp"
@@ -61,9 +62,10 @@ public:
                   "expected a non-empty video, found shape {}", video.shape());
         const Tensor h = unfold_frames(norm_.forward(fold_frames(video)), v.batch);
         const Tensor delta = frame_differences(h, v);
-        const Tensor signals = to_pixel_signals(concat({h, delta}, 2));  // [B·H·W, 2C, T]
-        const Tensor e = temporal_.forward(signals);                     // [B·H·W, C, T]
-        const Tensor g = out_.forward(fold_frames(from_pixel_signals(silu(e), v)));
+        constexpr std::int64_t half = kTemporalKernel / 2;
+        const Tensor e = temporal_conv(concat({h, delta}, 2), temporal_.weight, temporal_.bias,
+                                       {.pad_before = half, .pad_after = half});  // [B, T, C, H, W]
+        const Tensor g = out_.forward(fold_frames(silu(e)));
         return add(video, unfold_frames(g, v.batch));
     }
 

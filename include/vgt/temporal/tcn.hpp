@@ -30,7 +30,7 @@
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/conv.hpp"
 #include "vgt/ops/elementwise.hpp"
-#include "vgt/ops/pad.hpp"
+#include "vgt/ops/temporal_conv.hpp"
 #include "vgt/ops/view.hpp"
 #include "vgt/temporal/block_concepts.hpp"
 #include "vgt/temporal/layout.hpp"
@@ -64,14 +64,13 @@ public:
 
     Tensor forward(const Tensor& video) const {
         const VideoShape v = check_input(video);
-        const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
-        Tensor z = to_pixel_signals(h);  // [B·H·W, C, T]
+        Tensor z = unfold_frames(norm.forward(fold_frames(video)), v.batch);
         for (std::size_t l = 0; l < levels.size(); ++l) {
-            const std::int64_t past = (kernel_ - 1) * dilation(static_cast<std::int64_t>(l));
-            z = z + silu(levels[l].forward(pad(z, {past, 0})));
+            const std::int64_t d = dilation(static_cast<std::int64_t>(l));
+            const TemporalConvOptions causal{.dilation = d, .pad_before = (kernel_ - 1) * d, .pad_after = 0};
+            z = z + silu(temporal_conv(z, levels[l].weight, levels[l].bias, causal));
         }
-        const Tensor g = out.forward(fold_frames(from_pixel_signals(z, v)));
-        return video + unfold_frames(g, v.batch);
+        return video + unfold_frames(out.forward(fold_frames(z)), v.batch);
     }
 
     /// Frames of the input that one output frame sees (itself included):
