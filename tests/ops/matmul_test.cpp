@@ -50,3 +50,35 @@ TEST_CASE("matrix products reject mismatched shapes", "[ops][matmul]") {
                       Catch::Contains("linear") && Catch::Contains("[2, 3]"));
     CHECK_THROWS_WITH(matmul(random({2, 3}, 1), random({3}, 2)), Catch::Contains("rank >= 2"));
 }
+
+TEST_CASE("linear equals matmul plus bias on large and strided inputs, with gradients", "[ops][matmul]") {
+    set_num_threads(2);
+    // 3·700 rows: several chunks per thread; the input is a transposed view.
+    const Tensor x = transpose(random({3, 40, 700}, 1), 1, 2);  // [3, 700, 40], not contiguous
+    const Tensor w = random({24, 40}, 2), b = random({24}, 3);
+    const Tensor seed = random({3, 700, 24}, 4);
+    auto run = [&](bool fused, bool with_bias) {
+        Tensor xi = detach(x), wi = detach(w), bi = detach(b);
+        for (Tensor* t : {&xi, &wi, &bi}) t->set_requires_grad();
+        Tensor y;
+        if (fused) {
+            y = with_bias ? linear(xi, wi, bi) : linear(xi, wi);
+        } else {
+            y = matmul(xi, transpose(wi, 0, 1));
+            if (with_bias) y = add(y, bi);
+        }
+        backward(y, seed);
+        return std::vector<Tensor>{y, xi.grad(), wi.grad(), with_bias ? bi.grad() : Tensor{}};
+    };
+    for (bool with_bias : {true, false}) {
+        INFO("bias " << with_bias);
+        const auto fused = run(true, with_bias), composed = run(false, with_bias);
+        for (std::size_t i = 0; i < fused.size(); ++i) {
+            if (!composed[i].defined()) continue;
+            INFO("output, grad x, grad weight, grad bias: " << i);
+            CHECK(test::max_relative_error(fused[i], composed[i]) < 1e-12);
+        }
+    }
+    CHECK_THROWS_WITH(linear(random({2, 3}, 1), random({5, 3}, 2, -1, 1, DType::Float32)),
+                      Catch::Contains("linear") && Catch::Contains("one dtype"));
+}

@@ -252,10 +252,10 @@ private:
 
 namespace detail {
 
-/// [N, L, C] → [N, heads, L, C/heads], contiguous.
+/// [N, L, C] → [N, heads, L, C/heads], a view (rows of C/heads contiguous).
 inline Tensor split_heads(const Tensor& tokens, std::int64_t heads) {
     const std::int64_t n = tokens.size(0), length = tokens.size(1), c = tokens.size(2);
-    return contiguous(permute(reshape(tokens, Shape{n, length, heads, c / heads}), {0, 2, 1, 3}));
+    return permute(reshape(tokens, Shape{n, length, heads, c / heads}), {0, 2, 1, 3});
 }
 
 /// [N, heads, L, d] → [N, L, heads·d].

@@ -1,10 +1,10 @@
 #pragma once
-// Scaled dot-product attention over a batch of sequences, built from
-// primitive ops (bmm, softmax, broadcasting arithmetic) so that it carries
-// their autograd and runs wherever they run. Every sequence of every head is
-// one matrix of one batched product: per-pixel temporal attention is
-// thousands of tiny L×L products, and one bmm over all of them is what keeps
-// that fast.
+// Scaled dot-product attention over a batch of sequences. On the CPU it is
+// one fused op (ops/fused_attention.hpp) that handles each sequence and head
+// while its scores are in cache; elsewhere it is built from primitive ops
+// (bmm, softmax, broadcasting arithmetic), so that it carries their autograd
+// and runs wherever they run, every sequence of every head one matrix of one
+// batched product.
 //
 // Tokens are time-major: token i belongs to frame i / tokens_per_frame, and
 // the causal mask is over frames, so the tokens of one frame (joint
@@ -21,6 +21,7 @@
 #include "vgt/core/tensor.hpp"
 #include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/fused_attention.hpp"
 #include "vgt/ops/matmul.hpp"
 #include "vgt/ops/softmax.hpp"
 #include "vgt/ops/view.hpp"
@@ -77,31 +78,17 @@ inline Tensor causal_frame_mask(std::int64_t tokens, std::int64_t tokens_per_fra
     return mask;
 }
 
-/// softmax(q kᵀ/√d + bias [+ mask]) · v for q, k, v [N, heads, L, d] →
-/// [N, heads, L, d]. `bias` is [heads, L, L] shared by the N sequences, or
-/// undefined. With a causal mask, `tokens_per_frame` groups the L tokens into
-/// frames (1 when every token is a frame).
-inline Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {},
-                                           AttentionMask mask = AttentionMask::None,
-                                           MaskStyle style = MaskStyle::PreSoftmax,
-                                           std::int64_t tokens_per_frame = 1) {
-    constexpr const char* op = "scaled_dot_product_attention";
-    VGT_CHECK(q.rank() == 4, op, "expected q [N, heads, L, d], found {}", q.shape());
-    VGT_CHECK(k.shape() == q.shape() && v.shape() == q.shape(), op,
-              "expected q, k and v of one shape [N, heads, L, d], found {}, {} and {}", q.shape(), k.shape(),
-              v.shape());
-    VGT_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), op, "expected q, k and v of one dtype, found {}, {} and {}",
-              dtype_name(q.dtype()), dtype_name(k.dtype()), dtype_name(v.dtype()));
-    const std::int64_t n = q.size(0), heads = q.size(1), length = q.size(2), d = q.size(3);
-    VGT_CHECK(!bias.defined() || bias.shape() == Shape({heads, length, length}), op,
-              "expected bias [{}, {}, {}] or none, found {}", heads, length, length,
-              bias.defined() ? bias.shape() : Shape{});
-    VGT_CHECK(tokens_per_frame >= 1 && length % tokens_per_frame == 0, op,
-              "expected a sequence length that is a multiple of tokens_per_frame {}, found q {}", tokens_per_frame,
-              q.shape());
+namespace detail {
 
-    const Shape rows{n * heads, length, d};
+/// The same attention as a chain of primitive ops (bmm, softmax,
+/// broadcasting arithmetic): what runs off the CPU, and the reference the
+/// fused CPU op is tested against. Arguments as scaled_dot_product_attention's,
+/// already checked.
+inline Tensor composed_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
+                                 AttentionMask mask, MaskStyle style, std::int64_t tokens_per_frame) {
+    const std::int64_t n = q.size(0), heads = q.size(1), length = q.size(2), d = q.size(3);
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    const Shape rows{n * heads, length, d};
     Tensor qs = reshape(q, rows);
     // Scale whichever of q (L·d per sequence) and the logits (L·L) is smaller.
     const bool scale_q = length > d;
@@ -121,6 +108,38 @@ inline Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, con
     if (masked && style == MaskStyle::PostSoftmax) weights = mul(weights, frame_mask);
 
     return reshape(bmm(weights, reshape(v, rows)), q.shape());
+}
+
+}  // namespace detail
+
+/// softmax(q kᵀ/√d + bias [+ mask]) · v for q, k, v [N, heads, L, d] →
+/// [N, heads, L, d]. `bias` is [heads, L, L] shared by the N sequences, or
+/// undefined. With a causal mask, `tokens_per_frame` groups the L tokens into
+/// frames (1 when every token is a frame).
+inline Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias = {},
+                                           AttentionMask mask = AttentionMask::None,
+                                           MaskStyle style = MaskStyle::PreSoftmax,
+                                           std::int64_t tokens_per_frame = 1) {
+    constexpr const char* op = "scaled_dot_product_attention";
+    VGT_CHECK(q.rank() == 4, op, "expected q [N, heads, L, d], found {}", q.shape());
+    VGT_CHECK(k.shape() == q.shape() && v.shape() == q.shape(), op,
+              "expected q, k and v of one shape [N, heads, L, d], found {}, {} and {}", q.shape(), k.shape(),
+              v.shape());
+    VGT_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), op, "expected q, k and v of one dtype, found {}, {} and {}",
+              dtype_name(q.dtype()), dtype_name(k.dtype()), dtype_name(v.dtype()));
+    const std::int64_t heads = q.size(1), length = q.size(2), d = q.size(3);
+    VGT_CHECK(!bias.defined() || bias.shape() == Shape({heads, length, length}), op,
+              "expected bias [{}, {}, {}] or none, found {}", heads, length, length,
+              bias.defined() ? bias.shape() : Shape{});
+    VGT_CHECK(tokens_per_frame >= 1 && length % tokens_per_frame == 0, op,
+              "expected a sequence length that is a multiple of tokens_per_frame {}, found q {}", tokens_per_frame,
+              q.shape());
+
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    if (!q.device().is_cpu()) return detail::composed_attention(q, k, v, bias, mask, style, tokens_per_frame);
+    const FusedAttentionMask fused_mask{mask == AttentionMask::Causal, style == MaskStyle::PostSoftmax,
+                                        tokens_per_frame};
+    return fused_attention(q, k, v, bias, scale, fused_mask);
 }
 
 }  // namespace vgt::nn

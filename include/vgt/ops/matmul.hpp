@@ -131,8 +131,54 @@ inline Tensor bmm(const Tensor& a, const Tensor& b) {
     return matmul(a, b);
 }
 
+namespace detail {
+
+/// y[rows, out] = x[rows, in] · wᵀ (+ bias), all contiguous: the bias is the
+/// GEMM's starting value, not a pass of its own.
+template <class T>
+void linear_forward(const T* x, const T* w, const T* bias, T* y, std::int64_t rows, std::int64_t in,
+                    std::int64_t out) {
+    const Eigen::Map<const RowMatrix<T>> W(w, out, in);
+    auto run = [&](std::int64_t r0, std::int64_t r1) {
+        const Eigen::Map<const RowMatrix<T>> X(x + r0 * in, r1 - r0, in);
+        Eigen::Map<RowMatrix<T>> Y(y + r0 * out, r1 - r0, out);
+        if (bias) {
+            Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, out);
+            Y.noalias() += X * W.transpose();
+        } else {
+            Y.noalias() = X * W.transpose();
+        }
+    };
+    if (rows * in * out < (1 << 18)) return run(0, rows);
+    parallel_for_chunks(0, rows, std::max<std::int64_t>(16, rows / (4 * num_threads())), run);
+}
+
+/// The gradients of linear_forward from g[rows, out]: gx = g · w, gw = gᵀ · x, gb = Σ_rows g
+/// (each computed when its pointer is not null).
+template <class T>
+void linear_backward(const T* x, const T* w, const T* g, T* gx, T* gw, T* gb, std::int64_t rows, std::int64_t in,
+                     std::int64_t out) {
+    if (gx) gemm<T>(g, false, w, false, gx, rows, out, in);
+    if (gw) gemm<T>(g, true, x, false, gw, out, rows, in);  // g as column-major [out, rows]
+    if (gb) {
+        const Eigen::Map<const RowMatrix<T>> G(g, rows, out);
+        const std::int64_t slices = std::clamp<std::int64_t>(rows / 256, 1, num_threads());
+        std::vector<Eigen::Matrix<T, 1, Eigen::Dynamic>> partial(static_cast<std::size_t>(slices));
+        parallel_for(slices, [&](std::int64_t s) {
+            const std::int64_t r0 = s * rows / slices, r1 = (s + 1) * rows / slices;
+            partial[static_cast<std::size_t>(s)] = G.middleRows(r0, r1 - r0).colwise().sum();
+        }, 1);
+        Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>> B(gb, out);
+        B = partial[0];
+        for (std::size_t s = 1; s < partial.size(); ++s) B += partial[s];
+    }
+}
+
+}  // namespace detail
+
 /// x[..., in] · weightᵀ + bias with weight [out, in] and bias [out] (optional),
-/// as PyTorch's nn.Linear.
+/// as PyTorch's nn.Linear. On the CPU one op with its own backward (the bias
+/// enters as the GEMM's starting value); elsewhere matmul and add.
 inline Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {}) {
     VGT_CHECK(weight.rank() == 2, "linear", "expected weight [out, in], found {}", weight.shape());
     VGT_CHECK(x.rank() >= 1 && x.size(-1) == weight.size(1), "linear",
@@ -142,10 +188,43 @@ inline Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias =
     // Fold leading dimensions into rows: one large GEMM instead of many small ones.
     Shape out_shape = x.shape();
     out_shape[out_shape.rank() - 1] = weight.size(0);
-    Tensor rows = reshape(x, Shape{-1, x.size(-1)});
-    Tensor y = matmul(rows, transpose(weight, 0, 1));
-    if (bias.defined()) y = add(y, bias);
-    return reshape(y, out_shape);
+    const bool cpu = x.device().is_cpu() && weight.device().is_cpu() && (!bias.defined() || bias.device().is_cpu());
+    if (!cpu) {
+        Tensor y = matmul(reshape(x, Shape{-1, x.size(-1)}), transpose(weight, 0, 1));
+        if (bias.defined()) y = add(y, bias);
+        return reshape(y, out_shape);
+    }
+    VGT_CHECK(weight.dtype() == x.dtype() && (!bias.defined() || bias.dtype() == x.dtype()), "linear",
+              "expected input, weight and bias of one dtype, found {}, {} and {}", dtype_name(x.dtype()),
+              dtype_name(weight.dtype()), bias.defined() ? dtype_name(bias.dtype()) : "none");
+    const std::int64_t in = weight.size(1), out = weight.size(0), rows = x.numel() / std::max<std::int64_t>(in, 1);
+    const Tensor xc = detail::contiguous_data(x), wc = detail::contiguous_data(weight);
+    const Tensor bc = bias.defined() ? detail::contiguous_data(bias) : Tensor{};
+    Tensor y = Tensor::empty(out_shape, x.dtype());
+    dispatch_floating(x, "linear", [&]<class T>() {
+        detail::linear_forward<T>(xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>(),
+                                  rows, in, out);
+    });
+    if (!autograd::any_requires_grad({x, weight, bias})) return y;
+
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+    const bool need_b = bias.defined() && bias.requires_grad();
+    const Tensor x_saved = need_w ? detach(xc) : Tensor{};
+    const Tensor w_saved = need_x ? detach(wc) : Tensor{};
+    const Shape x_shape = x.shape(), w_shape = weight.shape();
+    return autograd::record(y, "linear", {x, weight, bias}, [=](const Tensor& grad) {
+        const Tensor g = detail::contiguous_data(grad);
+        Tensor gx = need_x ? Tensor::empty(x_shape, g.dtype()) : Tensor{};
+        Tensor gw = need_w ? Tensor::empty(w_shape, g.dtype()) : Tensor{};
+        Tensor gb = need_b ? Tensor::empty(Shape{out}, g.dtype()) : Tensor{};
+        dispatch_floating(g, "linear", [&]<class T>() {
+            detail::linear_backward<T>(need_w ? x_saved.data<T>() : nullptr, need_x ? w_saved.data<T>() : nullptr,
+                                       g.data<T>(), need_x ? gx.data<T>() : nullptr,
+                                       need_w ? gw.data<T>() : nullptr, need_b ? gb.data<T>() : nullptr, rows, in,
+                                       out);
+        });
+        return std::vector<Tensor>{gx, gw, gb};
+    });
 }
 
 }  // namespace vgt

@@ -178,10 +178,10 @@ template <class T>
 void temporal_conv_grad_bias(const TemporalConvGeometry& g, const T* gy, T* gb) {
     parallel_for(g.out_channels, [&](std::int64_t o) {
         T sum = T(0);
-        for (std::int64_t frame = 0; frame < g.batch * g.out_frames; ++frame) {
-            const T* row = gy + frame * g.out_frame_size() + o * g.pixels;
-            for (std::int64_t p = 0; p < g.pixels; ++p) sum += row[p];
-        }
+        for (std::int64_t frame = 0; frame < g.batch * g.out_frames; ++frame)
+            sum += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(gy + frame * g.out_frame_size() + o * g.pixels,
+                                                                        g.pixels)
+                       .sum();
         gb[o] = sum;
     }, 1);
 }

@@ -47,6 +47,7 @@ public:
         VGT_CHECK(heads_ > 0, "ALiBi", "expected a positive number of heads, found {}", heads_);
     }
 
+    static constexpr bool bias_only = true;  // embed and rotate are no-ops
     Tensor embed(const Tensor& h, const PositionContext&) const { return h; }
     std::pair<Tensor, Tensor> rotate(const Tensor& q, const Tensor& k, const PositionContext&) const { return {q, k}; }
 

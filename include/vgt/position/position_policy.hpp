@@ -40,11 +40,21 @@ concept PositionPolicy = requires(P& p, const P& cp, const Tensor& t, const Posi
     p.visit_parameters(visit, prefix);
 };
 
+/// Whether a policy acts only through attention_bias() (its embed and rotate
+/// are no-ops, declared by `static constexpr bool bias_only = true`): the
+/// attention mixers may then skip the token layout those two act on.
+template <class P>
+constexpr bool is_bias_only() {
+    if constexpr (requires { P::bias_only; }) return P::bias_only;
+    else return false;
+}
+
 /// No position information: attention over frames is then permutation-equivariant.
 class NoPosition {
 public:
     static constexpr std::string_view name = "NoPosition";
     NoPosition(const temporal::MixerOptions&, Generator&) {}
+    static constexpr bool bias_only = true;  // embed and rotate are no-ops
     Tensor embed(const Tensor& h, const PositionContext&) const { return h; }
     std::pair<Tensor, Tensor> rotate(const Tensor& q, const Tensor& k, const PositionContext&) const { return {q, k}; }
     Tensor attention_bias(const PositionContext&) const { return {}; }

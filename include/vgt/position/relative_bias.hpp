@@ -68,6 +68,7 @@ public:
         bias_ = nn::zeros_parameter(Shape{buckets, options.heads}, options.dtype);
     }
 
+    static constexpr bool bias_only = true;  // embed and rotate are no-ops
     Tensor embed(const Tensor& h, const PositionContext&) const { return h; }
     std::pair<Tensor, Tensor> rotate(const Tensor& q, const Tensor& k, const PositionContext&) const { return {q, k}; }
 

@@ -25,6 +25,9 @@
 #include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/fused_attention.hpp"
+#include "vgt/ops/pixel_attention.hpp"
+#include "vgt/ops/temporal_conv.hpp"
 #include "vgt/ops/view.hpp"
 #include "vgt/position/position_policy.hpp"
 #include "vgt/temporal/layout.hpp"
@@ -64,17 +67,19 @@ public:
         VGT_CHECK(video.dtype() == options_.dtype, block_name_, "expected a {} video, found {}",
                   dtype_name(options_.dtype), dtype_name(video.dtype()));
         const position::PositionContext ctx{v.frames, tokens_per_frame(v), causal_mask_};
+        if constexpr (Tokens == AttentionTokens::PerPixel && position::is_bias_only<Pos>()) {
+            if (video.device().is_cpu()) return forward_in_video_layout(video, v, ctx);
+        }
 
         const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
         Tensor tokens = Tokens == AttentionTokens::PerPixel ? to_pixel_sequences(h) : to_video_tokens(h);  // [N, L, C]
         tokens = position.embed(tokens, ctx);
         const std::int64_t n = tokens.size(0), length = tokens.size(1), heads = options_.heads;
 
-        // One linear over all tokens, then one copy into [3, N, heads, L, d]
-        // so that q, k and v are contiguous [N, heads, L, d] views, ready for
-        // the batched products.
-        const Tensor qkv_heads = contiguous(
-            permute(reshape(qkv.forward(tokens), Shape{n, length, 3, heads, c / heads}), {2, 0, 3, 1, 4}));
+        // One linear over all tokens; q, k and v are [N, heads, L, d] views of
+        // its output (strided, rows contiguous), which the attention reads in place.
+        const Tensor qkv_heads =
+            permute(reshape(qkv.forward(tokens), Shape{n, length, 3, heads, c / heads}), {2, 0, 3, 1, 4});
         auto [q, k] = position.rotate(select(qkv_heads, 0, 0), select(qkv_heads, 0, 1), ctx);
         const Tensor attended = nn::scaled_dot_product_attention(
             q, k, select(qkv_heads, 0, 2), position.attention_bias(ctx),
@@ -119,6 +124,20 @@ public:
     }
 
 private:
+    /// Per-pixel attention without regrouping the video into sequences: the
+    /// projections are per-frame GEMMs (temporal_conv with one tap, the
+    /// Linear weights seen as [out, in, 1]) and pixel_attention attends over
+    /// the frames on the video's own layout. Same parameters, same result.
+    Tensor forward_in_video_layout(const Tensor& video, const VideoShape& v,
+                                   const position::PositionContext& ctx) const {
+        const std::int64_t c = options_.channels;
+        const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
+        const Tensor packed = temporal_conv(h, reshape(qkv.weight, Shape{3 * c, c, 1}), qkv.bias);
+        const FusedAttentionMask mask{causal_mask_, mask_style_ == nn::MaskStyle::PostSoftmax, 1};
+        const Tensor attended = pixel_attention(packed, options_.heads, position.attention_bias(ctx), mask);
+        return add(video, temporal_conv(attended, reshape(proj.weight, Shape{c, c, 1}), proj.bias));
+    }
+
     static const MixerOptions& validated(const MixerOptions& o, const char* block_name) {
         VGT_CHECK(o.channels >= 1, block_name, "expected a positive channel count, found {}", o.channels);
         VGT_CHECK(o.heads >= 1 && o.channels % o.heads == 0, block_name,
