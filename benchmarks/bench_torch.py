@@ -14,6 +14,7 @@ import argparse
 import collections
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -91,7 +92,22 @@ def stats(samples):
     }
 
 
+def resident_mib():
+    """Resident memory of this process now, in MiB (as vgt's resident_mib())."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def peak_resident_mib():
+    """The process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_case(torch, name, case, args):
+    rss_before = resident_mib()
     work = case["make"](torch, args)
     leaves, forward = work.leaves, work.forward
 
@@ -139,6 +155,8 @@ def run_case(torch, name, case, args):
         record["params"] = work.params
     record.update(work.info or {})
     record.update({
+        "rss_before_mib": round(rss_before, 1),
+        "peak_rss_mib": round(peak_resident_mib(), 1),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "mkldnn": bool(torch.backends.mkldnn.enabled and torch.backends.mkldnn.is_available()),

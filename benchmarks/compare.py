@@ -179,6 +179,12 @@ def fmt_rate(value):
     return f"{value:.1f}" if value is not None else "-"
 
 
+def fmt_memory(records):
+    """The most resident memory a case added to its process (peak minus before the case), over its runs."""
+    grown = [r["peak_rss_mib"] - r["rss_before_mib"] for r in records if "peak_rss_mib" in r]
+    return f"{max(grown):.0f}" if grown else "-"
+
+
 def fmt_percent(value, peak):
     return f"{100 * value / peak:.0f}%" if value is not None else "-"
 
@@ -280,18 +286,19 @@ def main(argv):
                        f"| {reps} |")
     out.append("")
     out.append(f"## Summary: median ms; ratio = vgt / PyTorch (< 1: vgt is faster); "
-               f"peak = {peak:.1f} GFLOP/s; GFLOP/s and % of peak as fwd / fwd+bwd")
+               f"peak = {peak:.1f} GFLOP/s; GFLOP/s and % of peak as fwd / fwd+bwd; peak MiB = the most "
+               f"resident memory a case's process gained over what it held before building the case")
     out.append("")
     out.append("| case | vgt ms (fwd) | torch ms (fwd) | ratio | vgt ms (fwd+bwd) | torch ms (fwd+bwd) | ratio "
-               "| vgt GFLOP/s | % of peak |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+               "| vgt GFLOP/s | % of peak | peak MiB (vgt / torch) |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in cases:
         v, t = summary[("vgt", name)], summary[("torch", name)]
         rates = f"{fmt_rate(v['fwd_gflops'])} / {fmt_rate(v['fwd_bwd_gflops'])}"
         percents = f"{fmt_percent(v['fwd_gflops'], peak)} / {fmt_percent(v['fwd_bwd_gflops'], peak)}"
         out.append(f"| {name} | {fmt_ms(v['fwd'])} | {fmt_ms(t['fwd'])} | {fmt_ratio(v['fwd'], t['fwd'])} | "
                    f"{fmt_ms(v['fwd_bwd'])} | {fmt_ms(t['fwd_bwd'])} | {fmt_ratio(v['fwd_bwd'], t['fwd_bwd'])} | "
-                   f"{rates} | {percents} |")
+                   f"{rates} | {percents} | {fmt_memory(by[('vgt', name)])} / {fmt_memory(by[('torch', name)])} |")
     report = "\n".join(out) + "\n"
     sys.stdout.write(report)
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <Eigen/Core>
 #include <fmt/format.h>
@@ -62,7 +66,28 @@ struct TimingOptions {
 struct CaseTiming {
     std::vector<double> fwd;
     std::vector<double> fwd_bwd;
+    double rss_before_mib = 0;  // resident memory of the process before the case was built
+    double peak_rss_mib = 0;    // the process's peak resident memory after the case ran
 };
+
+/// Resident memory now and the process's peak so far, in MiB (0 where the
+/// system does not say). A benchmark program runs one case per process, so
+/// the peak minus the resident memory before the case is what the case used
+/// at most: its inputs, weights, activations, gradients and workspaces.
+inline double resident_mib() {
+    long pages = 0, resident = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        std::fclose(f);
+    }
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+inline double peak_resident_mib() {
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
 
 /// Median, min and max of a list of timings, in milliseconds.
 struct TimingSummary {
@@ -137,15 +162,19 @@ inline std::string json_string(std::string_view s) {
 /// torch.no_grad()) and, unless forward-only, forward+backward from a seed
 /// of ones into every leaf. `context` names the caller in error messages.
 inline CaseTiming time_case(const BenchCase& c, const TimingOptions& options, std::string_view context = "time_case") {
-    Workload w = c.make();
     CaseTiming timing;
+    timing.rss_before_mib = resident_mib();
+    Workload w = c.make();
     timing.fwd = detail::measure(options, [&] {
         NoGradGuard no_grad;
         const auto start = detail::Clock::now();
         const Tensor y = w.forward();
         return detail::ms_since(start);  // before y is freed, as on the PyTorch side
     });
-    if (!c.with_backward) return timing;
+    if (!c.with_backward) {
+        timing.peak_rss_mib = peak_resident_mib();
+        return timing;
+    }
 
     for (Tensor& leaf : w.leaves) leaf.set_requires_grad();
     Tensor seed;
@@ -168,6 +197,7 @@ inline CaseTiming time_case(const BenchCase& c, const TimingOptions& options, st
                   "expected a gradient of shape {} for leaf {} after backward in case {}, found none or another shape",
                   leaf.shape(), i, c.name);
     }
+    timing.peak_rss_mib = peak_resident_mib();
     return timing;
 }
 
@@ -176,10 +206,11 @@ inline CaseTiming time_case(const BenchCase& c, const TimingOptions& options, st
 inline std::string json_record(const BenchCase& c, const CaseTiming& timing) {
     const std::string params = c.params >= 0 ? fmt::format(R"("params": {}, )", c.params) : "";
     return fmt::format(R"({{"framework": "vgt", "case": "{}", "description": {}, "flops": {:.0f}, {}"threads": {}, )"
-                       R"("simd": "{}", "compiler": "g++ {}", "fwd": {}, "fwd_bwd": {}}})",
+                       R"("simd": "{}", "compiler": "g++ {}", "rss_before_mib": {:.1f}, "peak_rss_mib": {:.1f}, )"
+                       R"("fwd": {}, "fwd_bwd": {}}})",
                        c.name, detail::json_string(c.description), c.flops, params, num_threads(),
-                       Eigen::SimdInstructionSetsInUse(), __VERSION__, detail::stats_json(timing.fwd),
-                       detail::stats_json(timing.fwd_bwd));
+                       Eigen::SimdInstructionSetsInUse(), __VERSION__, timing.rss_before_mib, timing.peak_rss_mib,
+                       detail::stats_json(timing.fwd), detail::stats_json(timing.fwd_bwd));
 }
 
 }  // namespace vgt::bench

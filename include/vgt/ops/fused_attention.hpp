@@ -166,8 +166,9 @@ inline Tensor fused_attention(const Tensor& q, const Tensor& k, const Tensor& v,
               v.shape());
     VGT_CHECK(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu(), op,
               "expected CPU tensors, found q on {}", q.device().str());
-    VGT_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), op, "expected q, k and v of one dtype, found {}, {} and {}",
-              dtype_name(q.dtype()), dtype_name(k.dtype()), dtype_name(v.dtype()));
+    VGT_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), op,
+              "expected q, k and v of one dtype, found {}, {} and {}", dtype_name(q.dtype()), dtype_name(k.dtype()),
+              dtype_name(v.dtype()));
     const detail::FusedAttentionShape s{q.size(0), q.size(1), q.size(2), q.size(3), scale, mask};
     VGT_CHECK(!bias.defined() || (bias.shape() == Shape({s.heads, s.length, s.length}) && bias.dtype() == q.dtype()),
               op, "expected a {} bias [{}, {}, {}] or none, found {}", dtype_name(q.dtype()), s.heads, s.length,

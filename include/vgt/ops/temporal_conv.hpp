@@ -21,6 +21,8 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/conv.hpp"
+#include "vgt/ops/pad.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -195,7 +197,15 @@ inline Tensor temporal_conv(const Tensor& video, const Tensor& weight, const Ten
                             const TemporalConvOptions& options = {}) {
     constexpr const char* op = "temporal_conv";
     const detail::TemporalConvGeometry g = detail::temporal_conv_geometry(video, weight, bias, options);
-    VGT_CHECK(video.device().is_cpu(), op, "expected a CPU video, found {}", video.device().str());
+    if (!video.device().is_cpu()) {
+        // Off the CPU: conv1d on the pixel signals [B·H·W, C, T], and back.
+        const Tensor signals =
+            reshape(permute(video, {0, 3, 4, 2, 1}), Shape{g.batch * g.pixels, g.in_channels, g.frames});
+        const Tensor y = conv1d(pad(signals, {options.pad_before, options.pad_after}), weight, bias,
+                                ConvOptions{.dilation = {options.dilation}});
+        const Tensor frames = reshape(y, Shape{g.batch, video.size(3), video.size(4), g.out_channels, g.out_frames});
+        return contiguous(permute(frames, {0, 4, 3, 1, 2}));
+    }
     const Tensor xc = detail::contiguous_data(video);
     const Tensor wc = detail::contiguous_data(weight);
     const Tensor bc = bias.defined() ? detail::contiguous_data(bias) : Tensor{};
