@@ -121,25 +121,46 @@ struct GridSampleGeometry {
     bool align_corners;
 };
 
-/// Forward, one call per sampling point (n, yo, xo): all channels.
+/// Forward, one call per tile of up to kGridTile consecutive sampling points
+/// of one image: the points' corners and weights are found once, then each
+/// channel is sampled for the whole tile. Channel by channel, the reads stay
+/// in one plane and the writes are a contiguous run, where a point-by-point
+/// loop over channels jumps a whole plane between consecutive accesses.
+inline constexpr std::int64_t kGridTile = 64;
+
 template <class T>
-struct GridSampleForward {
+struct GridSampleForwardTiles {
     const T* in;    // [N, C, H, W]
     const T* grid;  // [N, Ho, Wo, 2]
     T* out;         // [N, C, Ho, Wo]
     GridSampleGeometry g;
-    VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const std::int64_t points = g.ho * g.wo;
-        const std::int64_t n = i / points, q = i % points;
-        const BilinearPoint<T> pt(grid + 2 * i, g.h, g.w, g.padding, g.align_corners);
-        const T wnw = (T(1) - pt.fx) * (T(1) - pt.fy), wne = pt.fx * (T(1) - pt.fy);
-        const T wsw = (T(1) - pt.fx) * pt.fy, wse = pt.fx * pt.fy;
+    VGT_HOST_DEVICE void operator()(std::int64_t tile) const {
+        const std::int64_t points = g.ho * g.wo, tiles_per_image = (points + kGridTile - 1) / kGridTile;
+        const std::int64_t n = tile / tiles_per_image, q0 = (tile % tiles_per_image) * kGridTile;
+        const std::int64_t count = points - q0 < kGridTile ? points - q0 : kGridTile;
+        std::int64_t index[kGridTile][4];
+        T weight[kGridTile][4];
+        for (std::int64_t k = 0; k < count; ++k) {
+            const BilinearPoint<T> pt(grid + 2 * (n * points + q0 + k), g.h, g.w, g.padding, g.align_corners);
+            const std::int64_t ys[4] = {pt.y0, pt.y0, pt.y0 + 1, pt.y0 + 1};
+            const std::int64_t xs[4] = {pt.x0, pt.x0 + 1, pt.x0, pt.x0 + 1};
+            const T ws[4] = {(T(1) - pt.fx) * (T(1) - pt.fy), pt.fx * (T(1) - pt.fy), (T(1) - pt.fx) * pt.fy,
+                             pt.fx * pt.fy};
+            for (int corner = 0; corner < 4; ++corner) {
+                const bool inside = xs[corner] >= 0 && xs[corner] < g.w && ys[corner] >= 0 && ys[corner] < g.h;
+                index[k][corner] = inside ? ys[corner] * g.w + xs[corner] : -1;  // −1: the padding's zero
+                weight[k][corner] = ws[corner];
+            }
+        }
         for (std::int64_t c = 0; c < g.c; ++c) {
             const T* plane = in + (n * g.c + c) * g.h * g.w;
-            out[(n * g.c + c) * points + q] = wnw * pixel_or_zero(plane, pt.y0, pt.x0, g.h, g.w) +
-                                              wne * pixel_or_zero(plane, pt.y0, pt.x0 + 1, g.h, g.w) +
-                                              wsw * pixel_or_zero(plane, pt.y0 + 1, pt.x0, g.h, g.w) +
-                                              wse * pixel_or_zero(plane, pt.y0 + 1, pt.x0 + 1, g.h, g.w);
+            T* row = out + (n * g.c + c) * points + q0;
+            for (std::int64_t k = 0; k < count; ++k) {
+                T sum = T(0);
+                for (int corner = 0; corner < 4; ++corner)
+                    sum += weight[k][corner] * (index[k][corner] >= 0 ? plane[index[k][corner]] : T(0));
+                row[k] = sum;
+            }
         }
     }
 };
@@ -222,8 +243,9 @@ inline Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleO
     const Tensor points = detail::contiguous_data(grid);
     Tensor out = Tensor::empty(Shape{n, geometry.c, geometry.ho, geometry.wo}, x.dtype(), x.device());
     dispatch_floating(x, "grid_sample", [&]<class T>() {
-        const kernels::GridSampleForward<T> body{in.data<T>(), points.data<T>(), out.data<T>(), geometry};
-        parallel_for(n * geometry.ho * geometry.wo, body, 256);
+        const kernels::GridSampleForwardTiles<T> body{in.data<T>(), points.data<T>(), out.data<T>(), geometry};
+        const std::int64_t tiles = (geometry.ho * geometry.wo + kernels::kGridTile - 1) / kernels::kGridTile;
+        parallel_for(n * tiles, body, 4);
     });
 
     if (!autograd::any_requires_grad({x, grid})) return out;
