@@ -63,6 +63,14 @@ struct FusedAttentionShape {
     FusedAttentionMask mask;
 };
 
+/// Zeroes the entries of an [L, L] weight matrix that a causal mask hides.
+template <class Matrix>
+void zero_hidden(Matrix& m, const FusedAttentionMask& mask) {
+    for (Eigen::Index i = 0; i < m.rows(); ++i)
+        for (Eigen::Index j = 0; j < m.cols(); ++j)
+            if (mask.hides(i, j)) m(i, j) = 0;
+}
+
 /// Forward of every (sequence, head): softmax weights into `probs` [N, heads, L, L] (before a
 /// post-softmax mask), the output into `out` [N, L, heads, d].
 template <class T>
@@ -90,9 +98,7 @@ void fused_attention_forward(const FusedAttentionShape& s, const T* q, HeadLayou
         AttentionRows<T> O(out + (n * L * s.heads + h) * d, L, d, Eigen::OuterStride<>(s.heads * d));
         if (s.mask.causal && s.mask.post_softmax) {
             Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> W = P;
-            for (std::int64_t i = 0; i < L; ++i)
-                for (std::int64_t j = 0; j < L; ++j)
-                    if (s.mask.hides(i, j)) W(i, j) = T(0);
+            zero_hidden(W, s.mask);
             O.noalias() = W * V;
         } else {
             O.noalias() = P * V;
@@ -125,16 +131,10 @@ void fused_attention_backward(const FusedAttentionShape& s, const T* q, HeadLayo
             const ConstAttentionRows<T> P(probs + task * L * L, L, L, Eigen::OuterStride<>(L));
             const bool post_mask = s.mask.causal && s.mask.post_softmax;
             W = P;
-            if (post_mask)
-                for (std::int64_t i = 0; i < L; ++i)
-                    for (std::int64_t j = 0; j < L; ++j)
-                        if (s.mask.hides(i, j)) W(i, j) = T(0);
+            if (post_mask) zero_hidden(W, s.mask);
             AttentionRows<T>(dv + task * L * d, L, d, Eigen::OuterStride<>(d)).noalias() = W.transpose() * G;
             dP.noalias() = G * V.transpose();  // ∂/∂(weights)
-            if (post_mask)
-                for (std::int64_t i = 0; i < L; ++i)
-                    for (std::int64_t j = 0; j < L; ++j)
-                        if (s.mask.hides(i, j)) dP(i, j) = T(0);
+            if (post_mask) zero_hidden(dP, s.mask);
             // Through the softmax: dS = P ∘ (dP − rowsum(dP ∘ P)).
             for (std::int64_t i = 0; i < L; ++i) {
                 const T dot = dP.row(i).dot(P.row(i));

@@ -27,6 +27,7 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/ops/fused_attention.hpp"
+#include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -43,11 +44,6 @@ struct PixelAttentionShape {
 /// Pixels per task: long enough rows for the SIMD loops to run at speed, short
 /// enough that a block's T·T score rows (64 KiB of float32 at T = 8) stay in L2.
 inline constexpr std::int64_t kPixelBlock = 256;
-
-template <class T>
-using PixelRow = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstPixelRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 /// Walks the (batch, head, pixel block) tasks; f(b, h, p0, width, task).
 template <class F>
@@ -75,19 +71,19 @@ void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T
     const bool pre_mask = s.mask.causal && !s.mask.post_softmax, post_mask = s.mask.causal && s.mask.post_softmax;
     for_each_pixel_block(s, [&](std::int64_t b, std::int64_t h, std::int64_t p0, std::int64_t n, std::int64_t) {
         auto prob_row = [&](std::int64_t i, std::int64_t j) {
-            return PixelRow<T>(probs + (((b * s.heads + h) * L + i) * L + j) * s.pixels + p0, n);
+            return ArrayMap<T>(probs + (((b * s.heads + h) * L + i) * L + j) * s.pixels + p0, n);
         };
         for (std::int64_t i = 0; i < L; ++i) {
             for (std::int64_t j = 0; j < L; ++j) {
-                PixelRow<T> score = prob_row(i, j);
+                ArrayMap<T> score = prob_row(i, j);
                 if (pre_mask && s.mask.hides(i, j)) {
                     score.setConstant(-std::numeric_limits<T>::infinity());
                     continue;
                 }
                 score.setZero();
                 for (std::int64_t dd = 0; dd < d; ++dd)
-                    score += ConstPixelRow<T>(packed_row(qkv, s, b, i, 0, h, dd, p0), n) *
-                             ConstPixelRow<T>(packed_row(qkv, s, b, j, 1, h, dd, p0), n);
+                    score += ConstArrayMap<T>(packed_row(qkv, s, b, i, 0, h, dd, p0), n) *
+                             ConstArrayMap<T>(packed_row(qkv, s, b, j, 1, h, dd, p0), n);
                 score *= scale;
                 if (bias) score += bias[(h * L + i) * L + j];
             }
@@ -96,7 +92,7 @@ void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T
             for (std::int64_t j = 1; j < L; ++j) top = top.max(prob_row(i, j));
             total.setZero();
             for (std::int64_t j = 0; j < L; ++j) {
-                PixelRow<T> w = prob_row(i, j);
+                ArrayMap<T> w = prob_row(i, j);
                 w = (w - top).exp();
                 total += w;
             }
@@ -104,11 +100,11 @@ void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T
             for (std::int64_t j = 0; j < L; ++j) prob_row(i, j) *= total;
             // Output channels of head h at frame i.
             for (std::int64_t dd = 0; dd < d; ++dd) {
-                PixelRow<T> o(out + ((b * L + i) * s.channels + h * d + dd) * s.pixels + p0, n);
+                ArrayMap<T> o(out + ((b * L + i) * s.channels + h * d + dd) * s.pixels + p0, n);
                 o.setZero();
                 for (std::int64_t j = 0; j < L; ++j) {
                     if (post_mask && s.mask.hides(i, j)) continue;
-                    o += prob_row(i, j) * ConstPixelRow<T>(packed_row(qkv, s, b, j, 2, h, dd, p0), n);
+                    o += prob_row(i, j) * ConstArrayMap<T>(packed_row(qkv, s, b, j, 2, h, dd, p0), n);
                 }
             }
         }
@@ -129,16 +125,16 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
     std::vector<T> partial(dbias ? static_cast<std::size_t>(tasks * L * L) : 0, T(0));
     for_each_pixel_block(s, [&](std::int64_t b, std::int64_t h, std::int64_t p0, std::int64_t n, std::int64_t task) {
         auto prob_row = [&](std::int64_t i, std::int64_t j) {
-            return ConstPixelRow<T>(probs + (((b * s.heads + h) * L + i) * L + j) * s.pixels + p0, n);
+            return ConstArrayMap<T>(probs + (((b * s.heads + h) * L + i) * L + j) * s.pixels + p0, n);
         };
         auto grad_row = [&](std::int64_t i, std::int64_t dd) {
-            return ConstPixelRow<T>(g + ((b * L + i) * s.channels + h * d + dd) * s.pixels + p0, n);
+            return ConstArrayMap<T>(g + ((b * L + i) * s.channels + h * d + dd) * s.pixels + p0, n);
         };
         auto input_row = [&](std::int64_t t, std::int64_t part, std::int64_t dd) {
-            return ConstPixelRow<T>(packed_row(qkv, s, b, t, part, h, dd, p0), n);
+            return ConstArrayMap<T>(packed_row(qkv, s, b, t, part, h, dd, p0), n);
         };
         auto output_row = [&](std::int64_t t, std::int64_t part, std::int64_t dd) {
-            return PixelRow<T>(packed_row(dqkv, s, b, t, part, h, dd, p0), n);
+            return ArrayMap<T>(packed_row(dqkv, s, b, t, part, h, dd, p0), n);
         };
         for (std::int64_t t = 0; t < L; ++t)
             for (std::int64_t part = 0; part < 3; ++part)
@@ -157,7 +153,7 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
                 // ∂/∂weights[i, j] = Σ_dd g[i, dd] v[j, dd]; and dv[j] += weights[i, j] g[i].
                 dp.setZero();
                 for (std::int64_t dd = 0; dd < d; ++dd) {
-                    const ConstPixelRow<T> gi = grad_row(i, dd);
+                    const ConstArrayMap<T> gi = grad_row(i, dd);
                     dp += gi * input_row(j, 2, dd);
                     output_row(j, 2, dd) += prob_row(i, j) * gi;
                 }
