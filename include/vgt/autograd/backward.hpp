@@ -56,7 +56,7 @@ inline void backward(const Tensor& output, const Tensor& grad_output = {}) {
     if (!seed.defined()) {
         VGT_CHECK(output.numel() == 1, "backward",
                   "expected a one-element output or an explicit gradient, found shape {}", output.shape());
-        seed = Tensor::ones(output.shape(), output.dtype());
+        seed = Tensor::ones(output.shape(), output.dtype(), output.device());
     }
     VGT_CHECK(seed.shape() == output.shape(), "backward", "expected a gradient of shape {}, found {}", output.shape(),
               seed.shape());

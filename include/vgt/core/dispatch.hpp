@@ -26,7 +26,7 @@ decltype(auto) dispatch_floating(DType dtype, std::string_view op, F&& f) {
 template <class F>
 decltype(auto) dispatch_floating(const Tensor& t, std::string_view op, F&& f) {
     VGT_CHECK(t.device().is_cpu(), op,
-              "expected a CPU tensor, found one on {} (operations on CUDA tensors need the CUDA backend; copy with "
+              "expected a CPU tensor, found one on {} (this operation has no CUDA kernel yet; copy with "
               "to(x, Device::cpu()))",
               t.device().str());
     return dispatch_floating(t.dtype(), op, std::forward<F>(f));

@@ -20,6 +20,7 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/shape.hpp"
 #include "vgt/core/storage.hpp"
+#include "vgt/cuda/launchers.hpp"
 
 namespace vgt {
 
@@ -156,7 +157,10 @@ public:
 
     /// Sets every element (of this view) to `value`; records nothing.
     Tensor& fill_(double value) {
-        require_cpu("Tensor::fill_");
+        if (device().is_cuda()) {
+            fill_on_device(value);
+            return *this;
+        }
         char* base = static_cast<char*>(checked()->storage->data());
         const DType dt = dtype();
         for_each_offset([&](std::int64_t off) { write_from_double(base + off * dtype_size(dt), dt, value); });
@@ -220,6 +224,26 @@ public:
     std::string str() const;
 
 private:
+    void fill_on_device([[maybe_unused]] double value) {
+#if defined(VGT_WITH_CUDA)
+        VGT_CHECK(dtype() == DType::Float32 || dtype() == DType::Float64, "Tensor::fill_",
+                  "expected a float32 or float64 CUDA tensor, found {}", dtype_name(dtype()));
+        VGT_CHECK(rank() <= cuda::kMaxRank, "Tensor::fill_", "expected at most {} dimensions on CUDA, found {}",
+                  cuda::kMaxRank, shape());
+        if (numel() == 0) return;
+        cuda::StridedArgs<1> walk;
+        walk.rank = rank();
+        walk.numel = numel();
+        for (int d = 0; d < rank(); ++d) walk.shape[d] = shape()[d], walk.strides[0][d] = strides()[d];
+        VGT_CUDA_CHECK(cudaSetDevice(device().index));
+        const cuda::Status status = cuda::fill(dtype() == DType::Float64 ? cuda::Scalar::Float64 : cuda::Scalar::Float32,
+                                               walk, value, raw_data());
+        if (!status.ok()) fail("Tensor::fill_", "expected {} to succeed, found: {}", status.call, status.message);
+#else
+        fail("Tensor::fill_", "expected a CPU tensor, found one on {}", device().str());
+#endif
+    }
+
     void require_cpu(std::string_view op) const {
         VGT_CHECK(device().is_cpu(), op, "expected a CPU tensor, found one on {} (copy it with to(x, Device::cpu()))",
                   device().str());

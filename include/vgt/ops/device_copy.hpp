@@ -13,10 +13,7 @@ namespace vgt {
 
 namespace detail {
 inline Tensor copy_to_device(const Tensor& x, Device device) {
-    VGT_CHECK(x.device().is_cpu() || x.is_contiguous(), "to",
-              "expected a contiguous tensor on {} (strided device copies need the CUDA backend), found strides {}",
-              x.device().str(), x.strides());
-    const Tensor src = x.device().is_cpu() ? contiguous_data(x) : x;
+    const Tensor src = contiguous_data(x);
     Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
     if (src.device().is_cpu() && device.is_cpu()) {
         copy_strided(out, src);

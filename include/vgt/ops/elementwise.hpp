@@ -12,6 +12,7 @@
 
 #include "vgt/autograd/node.hpp"
 #include "vgt/core/dispatch.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/map.hpp"
 #include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
@@ -37,7 +38,7 @@ bool use_array_form(std::initializer_list<const Tensor*> tensors) {
 
 template <class Body>
 Tensor unary_forward(const Tensor& x, Body body, const char* name) {
-    if (!use_array_form<Body>({&x})) return map_unary(x, [body](auto v) { return body(v); }, name);
+    if (!use_array_form<Body>({&x})) return map_unary(x, body, name);
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
     if constexpr (ArrayForm<Body>::defined) {
         dispatch_floating(x, name, [&]<class T>() {
@@ -55,6 +56,7 @@ Tensor unary_forward(const Tensor& x, Body body, const char* name) {
 template <class Body>
 Tensor unary_backward(const Tensor& g, const Tensor& x, const Tensor& y, Body body, const char* name) {
     const Tensor gc = contiguous_data(g), xc = contiguous_data(x);
+    if (!y.device().is_cpu()) return cuda::unary_gradient(gc, xc, y, body, name);
     if (!use_array_form<Body>({&gc, &xc, &y}))
         return map_ternary(gc, xc, y, [body](auto gv, auto xv, auto yv) { return gv * body.derivative(xv, yv); },
                            name);

@@ -1,14 +1,17 @@
 #pragma once
 // Launchers for point-wise kernel bodies. A body is a functor with a
 // VGT_HOST_DEVICE call operator over scalars; these functions run it over
-// tensors on CPU threads (the CUDA backend launches the same bodies as
-// grids). They record nothing: ops/elementwise.hpp adds the gradients.
+// tensors on CPU threads, or hand CUDA tensors to the CUDA backend, which
+// launches the same bodies as grids (only the bodies it names: see
+// cuda::describe). They record nothing: ops/elementwise.hpp adds the
+// gradients.
 
 #include <array>
 #include <cstdint>
 
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/strided_loop.hpp"
 
 namespace vgt::detail {
@@ -16,6 +19,8 @@ namespace vgt::detail {
 /// out = f(x), elementwise; out is a new contiguous tensor of x's shape.
 template <class F>
 Tensor map_unary(const Tensor& x, F f, std::string_view op) {
+    if constexpr (cuda::Described<F>)
+        if (!x.device().is_cpu()) return cuda::unary(x, f, op);
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x, op, [&]<class T>() {
         const T* in = x.data<T>();
@@ -41,6 +46,10 @@ Tensor map_binary(const Tensor& a, const Tensor& b, F f, std::string_view op) {
     VGT_CHECK(a.dtype() == b.dtype(), op, "expected operands of one dtype, found {} and {}", dtype_name(a.dtype()),
               dtype_name(b.dtype()));
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+    if constexpr (cuda::Described<F>)
+        if (!a.device().is_cpu() || !b.device().is_cpu()) return cuda::binary(a, b, shape, f, op);
+    VGT_CHECK(b.device().is_cpu(), op, "expected operands on one device, found {} and {}", a.device().str(),
+              b.device().str());
     Tensor out = Tensor::empty(shape, a.dtype(), a.device());
     dispatch_floating(a, op, [&]<class T>() {
         const T* pa0 = a.data<T>();
@@ -71,6 +80,8 @@ template <class F>
 Tensor map_ternary(const Tensor& a, const Tensor& b, const Tensor& c, F f, std::string_view op) {
     VGT_CHECK(a.shape() == b.shape() && a.shape() == c.shape(), op, "expected equal shapes, found {}, {} and {}",
               a.shape(), b.shape(), c.shape());
+    VGT_CHECK(b.device().is_cpu() && c.device().is_cpu(), op, "expected CPU operands, found {}, {} and {}",
+              a.device().str(), b.device().str(), c.device().str());
     Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
     dispatch_floating(a, op, [&]<class T>() {
         const T* pa0 = a.data<T>();

@@ -13,6 +13,7 @@
 #include "vgt/autograd/node.hpp"
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/parallel.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/strided_loop.hpp"
@@ -97,6 +98,10 @@ inline Tensor matmul_forward(const Tensor& a, const Tensor& b, std::string_view 
     const MatrixLayout lb = matrix_layout(b_batch == batch ? b : contiguous_data(expand(detach(b), b_full)));
     Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
     const std::int64_t batches = batch.numel();
+    if (!a.device().is_cpu() || !b.device().is_cpu()) {
+        cuda::gemm(la.data, la.column_major, lb.data, lb.column_major, out, batches, m, k, n, op);
+        return out;
+    }
     dispatch_floating(a, op, [&]<class T>() {
         const T* pa = la.data.template data<T>();
         const T* pb = lb.data.template data<T>();

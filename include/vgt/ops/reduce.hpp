@@ -11,6 +11,7 @@
 #include "vgt/autograd/node.hpp"
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/parallel.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/map.hpp"
 #include "vgt/ops/strided_loop.hpp"
 #include "vgt/ops/view.hpp"
@@ -68,6 +69,7 @@ inline ReductionLayout reduction_layout(const Tensor& x, const std::vector<int>&
 
 /// s·x as a new contiguous tensor; records nothing.
 inline Tensor scale(const Tensor& x, double s) {
+    if (!x.device().is_cpu()) return cuda::unary(x, kernels::MulScalar{s}, "scale");
     return map_unary(x, [s](auto v) { return static_cast<decltype(v)>(v * s); }, "scale");
 }
 
@@ -94,20 +96,25 @@ inline Tensor sum(const Tensor& x, const std::vector<int>& dims = {}, bool keepd
     const auto rdims = detail::reduction_dims(x, dims, "sum");
     const auto layout = detail::reduction_layout(x, rdims);
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, x.dtype(), x.device());
-    dispatch_floating(x, "sum", [&]<class T>() {
-        const T* in = layout.rows.data<T>();
-        T* o = out.data<T>();
-        const std::int64_t inner = layout.rows.size(1);
-        parallel_for_chunks(0, layout.rows.size(0), std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
-                            [&](std::int64_t lo, std::int64_t hi) {
-                                for (std::int64_t r = lo; r < hi; ++r) {
-                                    double acc = 0;
-                                    const T* p = in + r * inner;
-                                    for (std::int64_t i = 0; i < inner; ++i) acc += p[i];
-                                    o[r] = static_cast<T>(acc);
-                                }
-                            });
-    });
+    if (!x.device().is_cpu()) {
+        cuda::sum_rows(layout.rows, out, "sum");
+    } else {
+        dispatch_floating(x, "sum", [&]<class T>() {
+            const T* in = layout.rows.data<T>();
+            T* o = out.data<T>();
+            const std::int64_t inner = layout.rows.size(1);
+            parallel_for_chunks(0, layout.rows.size(0),
+                                std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
+                                [&](std::int64_t lo, std::int64_t hi) {
+                                    for (std::int64_t r = lo; r < hi; ++r) {
+                                        double acc = 0;
+                                        const T* p = in + r * inner;
+                                        for (std::int64_t i = 0; i < inner; ++i) acc += p[i];
+                                        o[r] = static_cast<T>(acc);
+                                    }
+                                });
+        });
+    }
     const Shape in_shape = x.shape();
     const Shape kept_shape = layout.kept_shape;
     return autograd::record(out, "sum", {x}, [in_shape, kept_shape](const Tensor& g) {

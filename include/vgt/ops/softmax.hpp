@@ -21,6 +21,7 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/view.hpp"
 
@@ -165,6 +166,7 @@ void for_each_contiguous_line(std::int64_t lines, std::int64_t extent, F&& f) {
 
 /// softmax / log-softmax of contiguous `x` along a layout, into a new tensor. Records nothing.
 inline Tensor softmax_forward(const Tensor& x, const DimLayout& layout, bool log, std::string_view op) {
+    if (!x.device().is_cpu()) return cuda::softmax(x, layout.outer, layout.extent, layout.inner, log, op);
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x, op, [&]<class T>() {
         const T* in = x.data<T>();
@@ -196,6 +198,7 @@ inline Tensor softmax_forward(const Tensor& x, const DimLayout& layout, bool log
 /// Gradient of softmax_forward given its output `y` and contiguous `g`. Records nothing.
 inline Tensor softmax_backward(const Tensor& y, const Tensor& g, const DimLayout& layout, bool log,
                                std::string_view op) {
+    if (!y.device().is_cpu()) return cuda::softmax_gradient(y, g, layout.outer, layout.extent, layout.inner, log, op);
     Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
     dispatch_floating(y, op, [&]<class T>() {
         const T* py = y.data<T>();

@@ -22,6 +22,7 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/strided_loop.hpp"
 
 namespace vgt::detail {
@@ -392,13 +393,19 @@ void copy_in_order(char* dst, const char* src, const StridedLayout<2>& nest) {
 /// apart from src (all but deliberate aliasing) take a coalesced, tiled and
 /// parallel path with the same result.
 inline void copy_strided(const Tensor& dst, const Tensor& src) {
-    VGT_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "copy",
-              "expected CPU tensors (CUDA copies go through to(x, device)), found {} and {}", dst.device().str(),
-              src.device().str());
     VGT_CHECK(dst.shape() == src.shape(), "copy", "expected equal shapes, found {} and {}", dst.shape(), src.shape());
     VGT_CHECK(dst.dtype() == src.dtype(), "copy", "expected equal dtypes, found {} and {}", dtype_name(dst.dtype()),
               dtype_name(src.dtype()));
     if (dst.numel() == 0) return;
+    if (!dst.device().is_cpu() || !src.device().is_cpu()) {
+        // A GPU thread per element: a destination that repeats an element,
+        // or overlaps its source, would have no defined order.
+        VGT_CHECK(elements_are_distinct(dst.shape(), dst.strides()) && !may_overlap(dst, src), "copy",
+                  "expected a CUDA destination of distinct elements apart from its source, found strides {} over {}",
+                  dst.strides(), dst.shape());
+        cuda::copy(dst, src);
+        return;
+    }
     const std::size_t width = dtype_size(src.dtype());
     char* dst_data = static_cast<char*>(dst.raw_data());
     const char* src_data = static_cast<const char*>(src.raw_data());

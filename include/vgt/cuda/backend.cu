@@ -1,0 +1,486 @@
+// The CUDA backend: the definitions of vgt/cuda/launchers.hpp. A program
+// that runs vgt on a GPU compiles this unit once (CMake's vgt::vgt target
+// does it for its consumers). It reads only headers free of the C++20
+// formatting library: the CUDA runtime, cuBLAS, the launch helper and the
+// point-wise bodies that the CPU runs too.
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "vgt/core/cuda_launch.cuh"
+#include "vgt/cuda/launchers.hpp"
+#include "vgt/ops/pointwise_kernels.hpp"
+
+namespace vgt::cuda {
+
+namespace {
+
+Status from_cuda(cudaError_t error, const char* call) {
+    if (error == cudaSuccess) return {};
+    (void)cudaGetLastError();  // clear the sticky slot for the next launch check
+    return {call, cudaGetErrorString(error)};
+}
+
+/// Element offsets of linear index i in each operand of a strided walk.
+template <int N>
+struct Offsets {
+    std::int64_t at[N];
+};
+template <int N>
+__device__ Offsets<N> offsets_of(const StridedArgs<N>& walk, std::int64_t i) {
+    Offsets<N> o{};
+    for (int d = walk.rank - 1; d >= 0; --d) {
+        const std::int64_t extent = walk.shape[d];
+        const std::int64_t index = i % extent;
+        i /= extent;
+        for (int k = 0; k < N; ++k) o.at[k] += index * walk.strides[k][d];
+    }
+    return o;
+}
+
+/// True when every operand walks its memory in order: one flat loop then does.
+template <int N>
+bool is_flat(const StridedArgs<N>& walk) {
+    if (walk.rank != 1) return false;
+    for (int k = 0; k < N; ++k)
+        if (walk.strides[k][0] != 1) return false;
+    return true;
+}
+
+// ----- point-wise ----------------------------------------------------------------
+
+template <class Body, class T>
+struct UnaryStrided {
+    Body body;
+    StridedArgs<2> walk;
+    T* out;
+    const T* in;
+    __device__ void operator()(std::int64_t i) const {
+        const auto o = offsets_of(walk, i);
+        out[o.at[0]] = body(in[o.at[1]]);
+    }
+};
+template <class Body, class T>
+struct UnaryFlat {
+    Body body;
+    T* out;
+    const T* in;
+    __device__ void operator()(std::int64_t i) const { out[i] = body(in[i]); }
+};
+template <class Body, class T>
+struct UnaryBackward {
+    Body body;
+    const T *g, *x, *y;
+    T* dx;
+    __device__ void operator()(std::int64_t i) const { dx[i] = g[i] * body.derivative(x[i], y[i]); }
+};
+
+template <class Body, class T>
+struct BinaryStrided {
+    Body body;
+    StridedArgs<3> walk;
+    T* out;
+    const T *a, *b;
+    __device__ void operator()(std::int64_t i) const {
+        const auto o = offsets_of(walk, i);
+        out[o.at[0]] = body(a[o.at[1]], b[o.at[2]]);
+    }
+};
+template <class Body, class T>
+struct BinaryFlat {
+    Body body;
+    T* out;
+    const T *a, *b;
+    __device__ void operator()(std::int64_t i) const { out[i] = body(a[i], b[i]); }
+};
+
+template <class T>
+struct Fill {
+    StridedArgs<1> walk;
+    T value;
+    T* out;
+    __device__ void operator()(std::int64_t i) const { out[offsets_of(walk, i).at[0]] = value; }
+};
+
+template <class T>
+struct Copy {
+    StridedArgs<2> walk;
+    T* dst;
+    const T* src;
+    __device__ void operator()(std::int64_t i) const {
+        const auto o = offsets_of(walk, i);
+        dst[o.at[0]] = src[o.at[1]];
+    }
+};
+
+/// Calls f(body) with the body `described` names, parameters filled in.
+template <class F>
+Status with_unary_body(UnaryBody described, F&& f) {
+    switch (described.kind) {
+        case UnaryKind::Neg: return f(kernels::Neg{});
+        case UnaryKind::Exp: return f(kernels::Exp{});
+        case UnaryKind::Log: return f(kernels::Log{});
+        case UnaryKind::Sqrt: return f(kernels::Sqrt{});
+        case UnaryKind::Rsqrt: return f(kernels::Rsqrt{});
+        case UnaryKind::Sigmoid: return f(kernels::Sigmoid{});
+        case UnaryKind::Tanh: return f(kernels::Tanh{});
+        case UnaryKind::Relu: return f(kernels::Relu{});
+        case UnaryKind::Silu: return f(kernels::Silu{});
+        case UnaryKind::Gelu: return f(kernels::Gelu{});
+        case UnaryKind::Abs: return f(kernels::Abs{});
+        case UnaryKind::Clamp: return f(kernels::Clamp{described.a, described.b});
+        case UnaryKind::PowScalar: return f(kernels::PowScalar{described.a});
+        case UnaryKind::AddScalar: return f(kernels::AddScalar{described.a});
+        case UnaryKind::MulScalar: return f(kernels::MulScalar{described.a});
+        case UnaryKind::ScalarDiv: return f(kernels::ScalarDiv{described.a});
+    }
+    return {"map_unary", "unknown point-wise body"};
+}
+
+template <class F>
+Status with_binary_body(BinaryKind kind, F&& f) {
+    switch (kind) {
+        case BinaryKind::Add: return f(kernels::Add{});
+        case BinaryKind::Sub: return f(kernels::Sub{});
+        case BinaryKind::Mul: return f(kernels::Mul{});
+        case BinaryKind::Div: return f(kernels::Div{});
+    }
+    return {"map_binary", "unknown point-wise body"};
+}
+
+/// Calls f.template operator()<T>() for the scalar's element type.
+template <class F>
+Status with_scalar(Scalar scalar, F&& f) {
+    return scalar == Scalar::Float64 ? f.template operator()<double>() : f.template operator()<float>();
+}
+
+// ----- reductions -------------------------------------------------------------------
+
+constexpr int kWarp = 32;
+constexpr int kBlock = 256;
+
+template <class T>
+__device__ T warp_sum(T v) {
+    for (int delta = kWarp / 2; delta > 0; delta /= 2) v += __shfl_xor_sync(0xffffffffu, v, delta);
+    return v;
+}
+template <class T>
+__device__ T warp_max(T v) {
+    for (int delta = kWarp / 2; delta > 0; delta /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, delta));
+    return v;
+}
+
+/// Sum of one value per thread of the block; every thread gets the total.
+template <class T>
+__device__ T block_sum(T v) {
+    __shared__ T partial[kBlock / kWarp];
+    __shared__ T total;
+    const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+    v = warp_sum(v);
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        T w = lane < blockDim.x / kWarp ? partial[lane] : T(0);
+        w = warp_sum(w);
+        if (lane == 0) total = w;
+    }
+    __syncthreads();
+    const T result = total;
+    __syncthreads();  // `total` and `partial` are reused by the next call
+    return result;
+}
+
+/// One warp per row: rows shorter than a block's worth of work.
+template <class T>
+__global__ void sum_rows_by_warp(std::int64_t rows, std::int64_t cols, const T* in, T* out) {
+    const int lane = threadIdx.x % kWarp;
+    const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / kWarp);
+    for (std::int64_t r = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp; r < rows; r += warps) {
+        const T* p = in + r * cols;
+        double acc = 0;
+        for (std::int64_t c = lane; c < cols; c += kWarp) acc += p[c];
+        acc = warp_sum(acc);
+        if (lane == 0) out[r] = static_cast<T>(acc);
+    }
+}
+
+/// One block per row: long rows.
+template <class T>
+__global__ void sum_rows_by_block(std::int64_t rows, std::int64_t cols, const T* in, T* out) {
+    for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T* p = in + r * cols;
+        double acc = 0;
+        for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) acc += p[c];
+        acc = block_sum(acc);
+        if (threadIdx.x == 0) out[r] = static_cast<T>(acc);
+    }
+}
+
+int grid_for(std::int64_t items) {
+    return static_cast<int>(items < 65535 * 8 ? (items > 0 ? items : 1) : 65535 * 8);
+}
+
+/// Softmax along contiguous rows (inner == 1): one warp per row, three passes
+/// (max, sum of exponentials, write), the row read from cache after the first.
+template <class T>
+__global__ void softmax_rows(bool log, std::int64_t rows, std::int64_t n, const T* x, T* y) {
+    const int lane = threadIdx.x % kWarp;
+    const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / kWarp);
+    for (std::int64_t r = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp; r < rows; r += warps) {
+        const T* xr = x + r * n;
+        T* yr = y + r * n;
+        T m = -INFINITY;
+        for (std::int64_t c = lane; c < n; c += kWarp) m = fmax(m, xr[c]);
+        m = warp_max(m);
+        T total = 0;
+        for (std::int64_t c = lane; c < n; c += kWarp) total += exp(xr[c] - m);
+        total = warp_sum(total);
+        if (log) {
+            const T log_total = ::log(total);
+            for (std::int64_t c = lane; c < n; c += kWarp) yr[c] = (xr[c] - m) - log_total;
+        } else {
+            const T inverse = T(1) / total;
+            for (std::int64_t c = lane; c < n; c += kWarp) yr[c] = exp(xr[c] - m) * inverse;
+        }
+    }
+}
+
+/// Softmax along a strided extent (inner > 1): one thread per line; adjacent
+/// threads take adjacent lines, so every read is coalesced.
+template <class T>
+__global__ void softmax_strided(bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner, const T* x,
+                                T* y) {
+    const std::int64_t lines = outer * inner;
+    const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+    for (std::int64_t line = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; line < lines;
+         line += stride) {
+        const std::int64_t first = line / inner * extent * inner + line % inner;
+        T m = -INFINITY;
+        for (std::int64_t k = 0; k < extent; ++k) m = fmax(m, x[first + k * inner]);
+        T total = 0;
+        for (std::int64_t k = 0; k < extent; ++k) total += exp(x[first + k * inner] - m);
+        const T log_total = ::log(total), inverse = T(1) / total;
+        for (std::int64_t k = 0; k < extent; ++k) {
+            const T shifted = x[first + k * inner] - m;
+            y[first + k * inner] = log ? shifted - log_total : exp(shifted) * inverse;
+        }
+    }
+}
+
+/// dx = y·(g − Σ g·y) for softmax, g − exp(y)·Σ g for log-softmax; a warp per row.
+template <class T>
+__global__ void softmax_rows_backward(bool log, std::int64_t rows, std::int64_t n, const T* y, const T* g, T* dx) {
+    const int lane = threadIdx.x % kWarp;
+    const std::int64_t warps = static_cast<std::int64_t>(gridDim.x) * (blockDim.x / kWarp);
+    for (std::int64_t r = blockIdx.x * (blockDim.x / kWarp) + threadIdx.x / kWarp; r < rows; r += warps) {
+        const T *yr = y + r * n, *gr = g + r * n;
+        T* dr = dx + r * n;
+        T t = 0;
+        for (std::int64_t c = lane; c < n; c += kWarp) t += log ? gr[c] : gr[c] * yr[c];
+        t = warp_sum(t);
+        for (std::int64_t c = lane; c < n; c += kWarp) dr[c] = log ? gr[c] - exp(yr[c]) * t : yr[c] * (gr[c] - t);
+    }
+}
+
+template <class T>
+__global__ void softmax_strided_backward(bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
+                                         const T* y, const T* g, T* dx) {
+    const std::int64_t lines = outer * inner;
+    const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+    for (std::int64_t line = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; line < lines;
+         line += stride) {
+        const std::int64_t first = line / inner * extent * inner + line % inner;
+        T t = 0;
+        for (std::int64_t k = 0; k < extent; ++k) {
+            const std::int64_t at = first + k * inner;
+            t += log ? g[at] : g[at] * y[at];
+        }
+        for (std::int64_t k = 0; k < extent; ++k) {
+            const std::int64_t at = first + k * inner;
+            dx[at] = log ? g[at] - exp(y[at]) * t : y[at] * (g[at] - t);
+        }
+    }
+}
+
+// ----- cuBLAS ---------------------------------------------------------------------
+
+/// One cuBLAS handle per device, made on first use and kept for the process.
+Status blas_handle(int device, cublasHandle_t* handle) {
+    static std::mutex mutex;
+    static auto* handles = new std::unordered_map<int, cublasHandle_t>();
+    std::lock_guard<std::mutex> lock(mutex);
+    auto found = handles->find(device);
+    if (found != handles->end()) {
+        *handle = found->second;
+        return {};
+    }
+    if (Status s = from_cuda(cudaSetDevice(device), "cudaSetDevice"); !s.ok()) return s;
+    cublasHandle_t made = nullptr;
+    const cublasStatus_t status = cublasCreate(&made);
+    if (status != CUBLAS_STATUS_SUCCESS) return {"cublasCreate", cublasGetStatusString(status)};
+    // Plain fp32 arithmetic: results within rounding of the CPU's, no TF32.
+    cublasSetMathMode(made, CUBLAS_PEDANTIC_MATH);
+    (*handles)[device] = made;
+    *handle = made;
+    return {};
+}
+
+}  // namespace
+
+// ----- launchers ----------------------------------------------------------------
+
+Status map_unary(Scalar scalar, UnaryBody described, const StridedArgs<2>& walk, void* out, const void* in) {
+    return with_unary_body(described, [&](auto body) {
+        return with_scalar(scalar, [&]<class T>() {
+            using Body = decltype(body);
+            const cudaError_t launched =
+                is_flat(walk) ? cuda_for(walk.numel, UnaryFlat<Body, T>{body, static_cast<T*>(out),
+                                                                         static_cast<const T*>(in)})
+                              : cuda_for(walk.numel, UnaryStrided<Body, T>{body, walk, static_cast<T*>(out),
+                                                                            static_cast<const T*>(in)});
+            return from_cuda(launched, "map_unary");
+        });
+    });
+}
+
+Status unary_backward(Scalar scalar, UnaryBody described, std::int64_t n, const void* g, const void* x, const void* y,
+                      void* dx) {
+    return with_unary_body(described, [&](auto body) {
+        return with_scalar(scalar, [&]<class T>() {
+            return from_cuda(cuda_for(n, UnaryBackward<decltype(body), T>{body, static_cast<const T*>(g),
+                                                                            static_cast<const T*>(x),
+                                                                            static_cast<const T*>(y),
+                                                                            static_cast<T*>(dx)}),
+                             "unary_backward");
+        });
+    });
+}
+
+Status map_binary(Scalar scalar, BinaryKind kind, const StridedArgs<3>& walk, void* out, const void* a,
+                  const void* b) {
+    return with_binary_body(kind, [&](auto body) {
+        return with_scalar(scalar, [&]<class T>() {
+            using Body = decltype(body);
+            T* o = static_cast<T*>(out);
+            const T *pa = static_cast<const T*>(a), *pb = static_cast<const T*>(b);
+            const cudaError_t launched = is_flat(walk)
+                                             ? cuda_for(walk.numel, BinaryFlat<Body, T>{body, o, pa, pb})
+                                             : cuda_for(walk.numel, BinaryStrided<Body, T>{body, walk, o, pa, pb});
+            return from_cuda(launched, "map_binary");
+        });
+    });
+}
+
+Status fill(Scalar scalar, const StridedArgs<1>& walk, double value, void* out) {
+    return with_scalar(scalar, [&]<class T>() {
+        return from_cuda(cuda_for(walk.numel, Fill<T>{walk, static_cast<T>(value), static_cast<T*>(out)}), "fill");
+    });
+}
+
+Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, const void* src) {
+    auto copy = [&]<class T>() {
+        return from_cuda(cuda_for(walk.numel, Copy<T>{walk, static_cast<T*>(dst), static_cast<const T*>(src)}),
+                         "copy_strided");
+    };
+    switch (width) {
+        case 1: return copy.template operator()<std::uint8_t>();
+        case 2: return copy.template operator()<std::uint16_t>();
+        case 4: return copy.template operator()<std::uint32_t>();
+        case 8: return copy.template operator()<std::uint64_t>();
+    }
+    return {"copy_strided", "expected elements of 1, 2, 4 or 8 bytes"};
+}
+
+Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void* in, void* out) {
+    if (rows <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const T* pi = static_cast<const T*>(in);
+        T* po = static_cast<T*>(out);
+        if (cols >= 1024) {
+            sum_rows_by_block<T><<<grid_for(rows), kBlock>>>(rows, cols, pi, po);
+        } else {
+            constexpr int kRowsPerBlock = kBlock / kWarp;
+            sum_rows_by_warp<T><<<grid_for((rows + kRowsPerBlock - 1) / kRowsPerBlock), kBlock>>>(rows, cols, pi, po);
+        }
+        return from_cuda(cudaGetLastError(), "sum_rows");
+    });
+}
+
+Status softmax_lines(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
+                     const void* x, void* y) {
+    if (outer * inner * extent == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const T* px = static_cast<const T*>(x);
+        T* py = static_cast<T*>(y);
+        if (inner == 1) {
+            constexpr int kRowsPerBlock = kBlock / kWarp;
+            softmax_rows<T><<<grid_for((outer + kRowsPerBlock - 1) / kRowsPerBlock), kBlock>>>(log, outer, extent, px,
+                                                                                               py);
+        } else {
+            softmax_strided<T><<<grid_for((outer * inner + kBlock - 1) / kBlock), kBlock>>>(log, outer, extent, inner,
+                                                                                           px, py);
+        }
+        return from_cuda(cudaGetLastError(), "softmax_lines");
+    });
+}
+
+Status softmax_lines_backward(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
+                              const void* y, const void* g, void* dx) {
+    if (outer * inner * extent == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const T *py = static_cast<const T*>(y), *pg = static_cast<const T*>(g);
+        T* pd = static_cast<T*>(dx);
+        if (inner == 1) {
+            constexpr int kRowsPerBlock = kBlock / kWarp;
+            softmax_rows_backward<T><<<grid_for((outer + kRowsPerBlock - 1) / kRowsPerBlock), kBlock>>>(
+                log, outer, extent, py, pg, pd);
+        } else {
+            softmax_strided_backward<T><<<grid_for((outer * inner + kBlock - 1) / kBlock), kBlock>>>(
+                log, outer, extent, inner, py, pg, pd);
+        }
+        return from_cuda(cudaGetLastError(), "softmax_lines_backward");
+    });
+}
+
+Status gemm_batched(int device, Scalar scalar, std::int64_t batches, std::int64_t m, std::int64_t k, std::int64_t n,
+                    const void* a, bool a_column_major, const void* b, bool b_column_major, void* c) {
+    if (batches == 0 || m == 0 || n == 0) return {};
+    cublasHandle_t handle = nullptr;
+    if (Status s = blas_handle(device, &handle); !s.ok()) return s;
+    // cuBLAS is column-major: row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ.
+    // A row-major operand read column-major is its own transpose (no op);
+    // a column-major one needs the transpose op.
+    const cublasOperation_t op_b = b_column_major ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t op_a = a_column_major ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const int ld_b = static_cast<int>(b_column_major ? k : n);
+    const int ld_a = static_cast<int>(a_column_major ? m : k);
+    const int rows = static_cast<int>(n), cols = static_cast<int>(m), inner = static_cast<int>(k);
+    const int count = static_cast<int>(batches);
+    cublasStatus_t status;
+    if (scalar == Scalar::Float64) {
+        const double one = 1, zero = 0;
+        status = cublasDgemmStridedBatched(handle, op_b, op_a, rows, cols, inner, &one, static_cast<const double*>(b),
+                                           ld_b, k * n, static_cast<const double*>(a), ld_a, m * k, &zero,
+                                           static_cast<double*>(c), rows, m * n, count);
+    } else {
+        const float one = 1, zero = 0;
+        status = cublasSgemmStridedBatched(handle, op_b, op_a, rows, cols, inner, &one, static_cast<const float*>(b),
+                                           ld_b, k * n, static_cast<const float*>(a), ld_a, m * k, &zero,
+                                           static_cast<float*>(c), rows, m * n, count);
+    }
+    if (status != CUBLAS_STATUS_SUCCESS)
+        return {scalar == Scalar::Float64 ? "cublasDgemmStridedBatched" : "cublasSgemmStridedBatched",
+                cublasGetStatusString(status)};
+    return {};
+}
+
+Status synchronize(int device) {
+    if (Status s = from_cuda(cudaSetDevice(device), "cudaSetDevice"); !s.ok()) return s;
+    return from_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+}  // namespace vgt::cuda

@@ -1,0 +1,89 @@
+#pragma once
+// The CUDA backend's launchers: plain functions over device pointers that
+// queue kernels and cuBLAS calls. vgt's operations call them for CUDA
+// tensors (vgt/cuda/tensor_ops.hpp); their definitions live in
+// vgt/cuda/backend.cu, the one CUDA unit a program compiles (CMake's
+// vgt::vgt target adds it). This header includes nothing but the standard
+// library, so that nvcc and any C++ compiler can read it.
+//
+// Launchers never throw: nvcc compiles them, and vgt's error formatting
+// needs a C++20 compiler. Each returns a Status naming the failed call, and
+// the callers turn it into vgt::Error.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vgt::cuda {
+
+/// The most dimensions a strided kernel walks after merging contiguous ones.
+inline constexpr int kMaxRank = 8;
+
+enum class Scalar : std::uint8_t { Float32, Float64 };
+
+/// Extents and per-operand element strides of a row-major walk over `numel`
+/// elements; operand 0 is the output.
+template <int N>
+struct StridedArgs {
+    int rank = 0;
+    std::int64_t numel = 0;
+    std::int64_t shape[kMaxRank] = {};
+    std::int64_t strides[N][kMaxRank] = {};
+};
+
+/// The point-wise bodies of vgt/ops/pointwise_kernels.hpp, named so that a
+/// plain C++ caller can pick one of the instantiations in backend.cu.
+/// `a` and `b` carry the bodies' parameters (Clamp's bounds, the scalar of
+/// AddScalar, ...).
+enum class UnaryKind : std::uint8_t {
+    Neg, Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Relu, Silu, Gelu, Abs,
+    Clamp, PowScalar, AddScalar, MulScalar, ScalarDiv,
+};
+struct UnaryBody {
+    UnaryKind kind = UnaryKind::Neg;
+    double a = 0, b = 0;
+};
+enum class BinaryKind : std::uint8_t { Add, Sub, Mul, Div };
+
+/// Success, or the failed call and the runtime's words for the failure.
+struct Status {
+    const char* call = nullptr;
+    const char* message = nullptr;
+    bool ok() const { return call == nullptr; }
+};
+
+// ----- point-wise ------------------------------------------------------------
+/// out = f(in) over a strided walk (operands: out, in).
+Status map_unary(Scalar scalar, UnaryBody body, const StridedArgs<2>& walk, void* out, const void* in);
+/// dx = g · f'(x, y) over n contiguous elements.
+Status unary_backward(Scalar scalar, UnaryBody body, std::int64_t n, const void* g, const void* x, const void* y,
+                      void* dx);
+/// out = f(a, b) over a strided walk with broadcast strides (operands: out, a, b).
+Status map_binary(Scalar scalar, BinaryKind kind, const StridedArgs<3>& walk, void* out, const void* a,
+                  const void* b);
+/// Every element of a strided walk (operand 0) set to `value`.
+Status fill(Scalar scalar, const StridedArgs<1>& walk, double value, void* out);
+/// dst = src, element by element, for elements of `width` bytes (operands: dst, src).
+Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, const void* src);
+
+// ----- reductions --------------------------------------------------------------
+/// out[r] = Σ_c in[r, c] for a contiguous [rows, cols] matrix, summed in double.
+Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void* in, void* out);
+/// Softmax (or log-softmax) of a contiguous tensor seen as [outer, extent,
+/// inner], along `extent`.
+Status softmax_lines(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
+                     const void* x, void* y);
+/// The gradient of softmax_lines given its output y and the incoming gradient g.
+Status softmax_lines_backward(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
+                              const void* y, const void* g, void* dx);
+
+// ----- matrix products -------------------------------------------------------------
+/// C[b] = A[b] · B[b] for `batches` consecutive matrix triples: A is m×k, B
+/// k×n, each row-major or, when its flag says so, column-major; C is
+/// row-major. Runs on cuBLAS with fp32 (or fp64) arithmetic throughout.
+Status gemm_batched(int device, Scalar scalar, std::int64_t batches, std::int64_t m, std::int64_t k, std::int64_t n,
+                    const void* a, bool a_column_major, const void* b, bool b_column_major, void* c);
+
+/// Waits for all work queued on `device`.
+Status synchronize(int device);
+
+}  // namespace vgt::cuda

@@ -1,0 +1,233 @@
+#pragma once
+// CUDA tensors through the launchers of vgt/cuda/launchers.hpp: the checks
+// (dtype, one device for all operands, dimensions a kernel can walk), the
+// strided walks, and the translation of launcher failures into vgt::Error.
+// vgt's operations call these for tensors on a CUDA device; in a build
+// without the CUDA backend a CUDA tensor cannot exist, and each of these
+// reports that.
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <string_view>
+
+#include "vgt/core/cuda_error.hpp"
+#include "vgt/core/tensor.hpp"
+#include "vgt/cuda/launchers.hpp"
+#include "vgt/ops/pointwise_kernels.hpp"
+#include "vgt/ops/strided_loop.hpp"
+
+namespace vgt::cuda {
+
+// ----- naming the point-wise bodies --------------------------------------------------
+
+inline UnaryBody describe(kernels::Neg) { return {UnaryKind::Neg}; }
+inline UnaryBody describe(kernels::Exp) { return {UnaryKind::Exp}; }
+inline UnaryBody describe(kernels::Log) { return {UnaryKind::Log}; }
+inline UnaryBody describe(kernels::Sqrt) { return {UnaryKind::Sqrt}; }
+inline UnaryBody describe(kernels::Rsqrt) { return {UnaryKind::Rsqrt}; }
+inline UnaryBody describe(kernels::Sigmoid) { return {UnaryKind::Sigmoid}; }
+inline UnaryBody describe(kernels::Tanh) { return {UnaryKind::Tanh}; }
+inline UnaryBody describe(kernels::Relu) { return {UnaryKind::Relu}; }
+inline UnaryBody describe(kernels::Silu) { return {UnaryKind::Silu}; }
+inline UnaryBody describe(kernels::Gelu) { return {UnaryKind::Gelu}; }
+inline UnaryBody describe(kernels::Abs) { return {UnaryKind::Abs}; }
+inline UnaryBody describe(kernels::Clamp body) { return {UnaryKind::Clamp, body.low, body.high}; }
+inline UnaryBody describe(kernels::PowScalar body) { return {UnaryKind::PowScalar, body.p}; }
+inline UnaryBody describe(kernels::AddScalar body) { return {UnaryKind::AddScalar, body.s}; }
+inline UnaryBody describe(kernels::MulScalar body) { return {UnaryKind::MulScalar, body.s}; }
+inline UnaryBody describe(kernels::ScalarDiv body) { return {UnaryKind::ScalarDiv, body.s}; }
+inline BinaryKind describe(kernels::Add) { return BinaryKind::Add; }
+inline BinaryKind describe(kernels::Sub) { return BinaryKind::Sub; }
+inline BinaryKind describe(kernels::Mul) { return BinaryKind::Mul; }
+inline BinaryKind describe(kernels::Div) { return BinaryKind::Div; }
+
+/// Whether the CUDA backend has an instantiation of this body.
+template <class Body>
+concept Described = requires(Body body) { describe(body); };
+
+// ----- checks and walks -----------------------------------------------------------------
+
+/// Throws vgt::Error for a failed launcher, naming the operation and the call.
+inline void check(Status status, std::string_view op) {
+    if (!status.ok()) fail(op, "expected the CUDA call {} to succeed, found: {}", status.call, status.message);
+}
+
+/// The element type of a float32 or float64 CUDA tensor.
+inline Scalar scalar_of(const Tensor& t, std::string_view op) {
+    switch (t.dtype()) {
+        case DType::Float32: return Scalar::Float32;
+        case DType::Float64: return Scalar::Float64;
+        default: fail(op, "expected a float32 or float64 CUDA tensor, found {}", dtype_name(t.dtype()));
+    }
+}
+
+/// Checks that every operand lives on `first`'s device and makes it current.
+inline void use_device_of(std::initializer_list<const Tensor*> operands, std::string_view op) {
+    const Device device = (*operands.begin())->device();
+    for (const Tensor* t : operands)
+        VGT_CHECK(t->device() == device, op, "expected operands on one device, found {} and {}", device.str(),
+                  t->device().str());
+#if defined(VGT_WITH_CUDA)
+    VGT_CUDA_CHECK(cudaSetDevice(device.index));
+#endif
+}
+
+/// The strided walk over `shape` for N operands, dimensions merged where
+/// every operand is contiguous across them.
+template <int N>
+StridedArgs<N> walk_of(const Shape& shape, const std::array<Strides, N>& strides, std::string_view op) {
+    const detail::StridedLayout<N> merged = detail::coalesce<N>(shape, strides);
+    VGT_CHECK(merged.shape.rank() <= kMaxRank, op,
+              "expected at most {} dimensions after merging contiguous ones, found {} (shape {})", kMaxRank,
+              merged.shape.rank(), shape);
+    StridedArgs<N> walk;
+    walk.rank = merged.shape.rank();
+    walk.numel = shape.numel();
+    for (int d = 0; d < walk.rank; ++d) {
+        walk.shape[d] = merged.shape[d];
+        for (int k = 0; k < N; ++k) walk.strides[k][d] = merged.strides[k][d];
+    }
+    return walk;
+}
+
+[[noreturn]] inline void no_backend(std::string_view op) {
+    fail(op, "expected the CUDA backend, found a build without it (configure with -DVGT_WITH_CUDA=ON)");
+}
+
+// ----- operations ----------------------------------------------------------------------
+
+/// body(x) as a new contiguous tensor.
+template <Described Body>
+Tensor unary(const Tensor& x, Body body, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x}, op);
+    Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+    check(map_unary(scalar_of(x, op), describe(body), walk_of<2>(x.shape(), {out.strides(), x.strides()}, op),
+                    out.raw_data(), x.raw_data()),
+          op);
+    return out;
+#else
+    (void)x, (void)body;
+    no_backend(op);
+#endif
+}
+
+/// g · body'(x, y) for contiguous g, x and y of one shape.
+template <Described Body>
+Tensor unary_gradient(const Tensor& g, const Tensor& x, const Tensor& y, Body body, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&g, &x, &y}, op);
+    Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+    check(unary_backward(scalar_of(y, op), describe(body), y.numel(), g.raw_data(), x.raw_data(), y.raw_data(),
+                         dx.raw_data()),
+          op);
+    return dx;
+#else
+    (void)g, (void)x, (void)y, (void)body;
+    no_backend(op);
+#endif
+}
+
+/// body(a, b) with broadcasting into a new contiguous tensor of `shape`.
+template <Described Body>
+Tensor binary(const Tensor& a, const Tensor& b, const Shape& shape, Body body, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&a, &b}, op);
+    Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+    const auto walk = walk_of<3>(
+        shape, {out.strides(), detail::broadcast_strides(a, shape), detail::broadcast_strides(b, shape)}, op);
+    check(map_binary(scalar_of(a, op), describe(body), walk, out.raw_data(), a.raw_data(), b.raw_data()), op);
+    return out;
+#else
+    (void)a, (void)b, (void)shape, (void)body;
+    no_backend(op);
+#endif
+}
+
+/// Every element of t set to value.
+inline void fill(const Tensor& t, double value) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&t}, "fill");
+    check(cuda::fill(scalar_of(t, "fill"), walk_of<1>(t.shape(), {t.strides()}, "fill"), value, t.raw_data()),
+          "fill");
+#else
+    (void)t, (void)value;
+    no_backend("fill");
+#endif
+}
+
+/// dst = src element by element (one shape and dtype; strides may differ).
+inline void copy(const Tensor& dst, const Tensor& src) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&dst, &src}, "copy");
+    const auto walk = walk_of<2>(dst.shape(), {dst.strides(), src.strides()}, "copy");
+    check(copy_strided(dtype_size(dst.dtype()), walk, dst.raw_data(), src.raw_data()), "copy");
+#else
+    (void)dst, (void)src;
+    no_backend("copy");
+#endif
+}
+
+/// out[r] = Σ_c rows[r, c] for a contiguous [R, C] tensor; out holds R elements.
+inline void sum_rows(const Tensor& rows, const Tensor& out, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&rows, &out}, op);
+    check(cuda::sum_rows(scalar_of(rows, op), rows.size(0), rows.size(1), rows.raw_data(), out.raw_data()), op);
+#else
+    (void)rows, (void)out;
+    no_backend(op);
+#endif
+}
+
+/// Softmax or log-softmax of contiguous x seen as [outer, extent, inner].
+inline Tensor softmax(const Tensor& x, std::int64_t outer, std::int64_t extent, std::int64_t inner, bool log,
+                      std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x}, op);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    check(softmax_lines(scalar_of(x, op), log, outer, extent, inner, x.raw_data(), y.raw_data()), op);
+    return y;
+#else
+    (void)x, (void)outer, (void)extent, (void)inner, (void)log;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of softmax given its contiguous output y and contiguous g.
+inline Tensor softmax_gradient(const Tensor& y, const Tensor& g, std::int64_t outer, std::int64_t extent,
+                               std::int64_t inner, bool log, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&y, &g}, op);
+    Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+    check(softmax_lines_backward(scalar_of(y, op), log, outer, extent, inner, y.raw_data(), g.raw_data(),
+                                 dx.raw_data()),
+          op);
+    return dx;
+#else
+    (void)y, (void)g, (void)outer, (void)extent, (void)inner, (void)log;
+    no_backend(op);
+#endif
+}
+
+/// out[b] = a[b] · b[b] for `batches` matrix triples laid out back to back
+/// (each operand row- or column-major as flagged; out row-major).
+inline void gemm(const Tensor& a, bool a_column_major, const Tensor& b, bool b_column_major, const Tensor& out,
+                 std::int64_t batches, std::int64_t m, std::int64_t k, std::int64_t n, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&a, &b, &out}, op);
+    constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+    VGT_CHECK(batches <= kIntMax && m <= kIntMax && k <= kIntMax && n <= kIntMax, op,
+              "expected cuBLAS-sized products (each extent below 2^31), found {} batches of {}x{} by {}x{}", batches,
+              m, k, k, n);
+    check(gemm_batched(a.device().index, scalar_of(a, op), batches, m, k, n, a.raw_data(), a_column_major,
+                       b.raw_data(), b_column_major, out.raw_data()),
+          op);
+#else
+    (void)a, (void)a_column_major, (void)b, (void)b_column_major, (void)out, (void)batches, (void)m, (void)k, (void)n;
+    no_backend(op);
+#endif
+}
+
+}  // namespace vgt::cuda

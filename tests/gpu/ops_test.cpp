@@ -1,0 +1,167 @@
+// Operations on CUDA tensors against the same operations on the CPU: fresh
+// random inputs each run (the seed is printed on failure), outputs and the
+// gradient of every input compared element by element. float32 must agree
+// within 1e-5 relative (absolute below magnitude 1), float64 within 1e-12.
+
+#include "support.hpp"
+
+#include <chrono>
+#include <functional>
+
+#include <vgt/ops/device_copy.hpp>
+
+using namespace vgt;
+
+namespace {
+
+const Device kGpu = Device::cuda(0);
+
+std::uint64_t fresh_seed() {
+    static std::uint64_t next = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    return next++;
+}
+
+double tolerance(DType dtype) { return dtype == DType::Float64 ? 1e-12 : 1e-5; }
+
+Tensor on_cpu(const Tensor& t) { return to(detach(t), Device::cpu()); }
+
+/// Runs f on CPU leaves and on CUDA copies of them, then backward from one
+/// random output gradient on both, and compares the outputs and every
+/// input's gradient.
+void expect_same_as_cpu(const std::vector<Tensor>& inputs, const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                        bool differentiate = true) {
+    std::vector<Tensor> cpu, gpu;
+    for (const Tensor& x : inputs) {
+        cpu.push_back(detach(x).set_requires_grad(differentiate));
+        gpu.push_back(to(detach(x), kGpu).set_requires_grad(differentiate));
+    }
+    const Tensor out_cpu = f(cpu);
+    const Tensor out_gpu = f(gpu);
+    REQUIRE(out_gpu.device() == kGpu);
+    const double tol = tolerance(out_cpu.dtype());
+    CHECK(test::max_relative_error(on_cpu(out_gpu), out_cpu) <= tol);
+    if (!differentiate) return;
+    const Tensor seed = test::random(out_cpu.shape(), fresh_seed(), -1, 1, out_cpu.dtype());
+    backward(out_cpu, seed);
+    backward(out_gpu, to(seed, kGpu));
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        INFO("gradient of input " << i);
+        REQUIRE(gpu[i].grad().defined());
+        CHECK(gpu[i].grad().device() == kGpu);
+        CHECK(test::max_relative_error(on_cpu(gpu[i].grad()), cpu[i].grad()) <= tol);
+    }
+}
+
+Tensor uniform(const Shape& shape, double low = -2, double high = 2, DType dtype = DType::Float32) {
+    const std::uint64_t seed = fresh_seed();
+    UNSCOPED_INFO("input seed " << seed);
+    return test::random(shape, seed, low, high, dtype);
+}
+
+}  // namespace
+
+TEST_CASE("point-wise functions and their gradients on CUDA match the CPU", "[gpu][elementwise]") {
+    using Unary = Tensor (*)(const Tensor&);
+    const std::vector<std::pair<const char*, Unary>> anywhere = {
+        {"neg", neg}, {"exp", exp}, {"sigmoid", sigmoid}, {"tanh", tanh}, {"relu", relu},
+        {"silu", silu}, {"gelu", gelu}, {"abs", abs},
+    };
+    for (auto [name, op] : anywhere) {
+        INFO(name);
+        expect_same_as_cpu({uniform({3, 70, 5})}, [op](const auto& x) { return op(x[0]); });
+    }
+    const std::vector<std::pair<const char*, Unary>> positive = {{"log", log}, {"sqrt", sqrt}, {"rsqrt", rsqrt}};
+    for (auto [name, op] : positive) {
+        INFO(name);
+        expect_same_as_cpu({uniform({257}, 0.5, 3)}, [op](const auto& x) { return op(x[0]); });
+    }
+    expect_same_as_cpu({uniform({64})}, [](const auto& x) { return clamp(x[0], -0.5, 0.7); });
+    expect_same_as_cpu({uniform({64}, 0.5, 2)}, [](const auto& x) { return pow(x[0], 2.5); });
+    expect_same_as_cpu({uniform({64})}, [](const auto& x) { return 3.0 * x[0] + 0.25; });
+    expect_same_as_cpu({uniform({64}, 0.5, 2)}, [](const auto& x) { return 2.0 / x[0]; });
+    SECTION("in float64") {
+        expect_same_as_cpu({uniform({40, 3}, -2, 2, DType::Float64)}, [](const auto& x) { return silu(exp(x[0])); });
+    }
+    SECTION("on a non-contiguous view") {
+        expect_same_as_cpu({uniform({6, 9, 4})}, [](const auto& x) { return tanh(permute(x[0], {2, 0, 1})); });
+    }
+}
+
+TEST_CASE("broadcast arithmetic on CUDA matches the CPU, gradients summed back to each shape", "[gpu][elementwise]") {
+    const auto a = uniform({4, 1, 5}), b = uniform({3, 1});
+    expect_same_as_cpu({a, b}, [](const auto& x) { return x[0] + x[1]; });
+    expect_same_as_cpu({a, b}, [](const auto& x) { return x[0] - x[1]; });
+    expect_same_as_cpu({a, b}, [](const auto& x) { return x[0] * x[1]; });
+    expect_same_as_cpu({a, uniform({3, 1}, 0.5, 2)}, [](const auto& x) { return x[0] / x[1]; });
+    SECTION("a transposed operand") {
+        expect_same_as_cpu({uniform({8, 6}), uniform({6, 8})},
+                           [](const auto& x) { return x[0] * transpose(x[1], 0, 1); });
+    }
+}
+
+TEST_CASE("sums, means and copies on CUDA match the CPU", "[gpu][reduce]") {
+    const auto x = uniform({5, 7, 33});
+    expect_same_as_cpu({x}, [](const auto& v) { return sum(v[0]); });
+    expect_same_as_cpu({x}, [](const auto& v) { return sum(v[0], {1}); });
+    expect_same_as_cpu({x}, [](const auto& v) { return sum(v[0], {0, 2}, true); });
+    expect_same_as_cpu({x}, [](const auto& v) { return mean(v[0], {2}); });
+    expect_same_as_cpu({x}, [](const auto& v) { return contiguous(permute(v[0], {2, 0, 1})); });
+    SECTION("rows long enough for a block each") {
+        expect_same_as_cpu({uniform({3, 5000})}, [](const auto& v) { return sum(v[0], {1}); });
+    }
+    SECTION("one row of a million elements") {
+        expect_same_as_cpu({uniform({1 << 20})}, [](const auto& v) { return sum(v[0]); });
+    }
+}
+
+TEST_CASE("softmax and log-softmax on CUDA match the CPU", "[gpu][softmax]") {
+    for (bool log : {false, true}) {
+        INFO((log ? "log_softmax" : "softmax"));
+        auto op = [log](const Tensor& x, int dim) { return log ? log_softmax(x, dim) : softmax(x, dim); };
+        expect_same_as_cpu({uniform({6, 37}, -4, 4)}, [&](const auto& x) { return op(x[0], -1); });
+        expect_same_as_cpu({uniform({3, 11, 9}, -4, 4)}, [&](const auto& x) { return op(x[0], 1); });
+        expect_same_as_cpu({uniform({2, 3000}, -4, 4)}, [&](const auto& x) { return op(x[0], 1); });
+    }
+}
+
+TEST_CASE("matrix products on CUDA (cuBLAS) match the CPU", "[gpu][matmul]") {
+    expect_same_as_cpu({uniform({7, 5}), uniform({5, 3})}, [](const auto& x) { return matmul(x[0], x[1]); });
+    SECTION("batched with broadcast batch dimensions") {
+        expect_same_as_cpu({uniform({2, 1, 4, 6}), uniform({3, 6, 5})},
+                           [](const auto& x) { return matmul(x[0], x[1]); });
+    }
+    SECTION("transposed operands read in place") {
+        expect_same_as_cpu({uniform({9, 40}), uniform({17, 40})},
+                           [](const auto& x) { return matmul(x[0], transpose(x[1], 0, 1)); });
+        expect_same_as_cpu({uniform({40, 9}), uniform({40, 17})},
+                           [](const auto& x) { return matmul(transpose(x[0], 0, 1), x[1]); });
+    }
+    SECTION("large enough for cuBLAS's blocked kernels") {
+        expect_same_as_cpu({uniform({130, 257}, -1, 1), uniform({257, 190}, -1, 1)},
+                           [](const auto& x) { return matmul(x[0], x[1]); });
+    }
+    SECTION("in float64") {
+        expect_same_as_cpu({uniform({12, 31}, -1, 1, DType::Float64), uniform({31, 8}, -1, 1, DType::Float64)},
+                           [](const auto& x) { return matmul(x[0], x[1]); });
+    }
+}
+
+TEST_CASE("a small network step on CUDA matches the CPU end to end", "[gpu]") {
+    // x·W + b, SiLU, attention-like softmax over a product, mean loss.
+    expect_same_as_cpu({uniform({4, 16, 24}, -1, 1), uniform({24, 24}, -0.3, 0.3), uniform({24}, -0.1, 0.1)},
+                       [](const auto& p) {
+                           const Tensor h = silu(matmul(p[0], p[1]) + p[2]);
+                           const Tensor weights = softmax(matmul(h, transpose(h, 1, 2)) * 0.2, -1);
+                           return mean(square(matmul(weights, h)));
+                       });
+}
+
+TEST_CASE("CUDA tensors fill, and misuse is an error that names what was found", "[gpu]") {
+    const Tensor ones = Tensor::ones({3, 4}, DType::Float32, kGpu);
+    CHECK(on_cpu(ones).to_vector<float>() == std::vector<float>(12, 1.0f));
+    const Tensor cpu = uniform({3, 4}), gpu = to(uniform({3, 4}), kGpu);
+    CHECK_THROWS_WITH(add(cpu, gpu), Catch::Contains("one device"));
+    CHECK_THROWS_WITH(matmul(gpu, transpose(cpu, 0, 1)), Catch::Contains("one device"));
+    // An operation without a CUDA kernel reports it instead of reading device memory.
+    CHECK_THROWS_WITH(max(gpu, 0), Catch::Contains("no CUDA kernel"));
+}
