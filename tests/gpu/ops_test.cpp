@@ -165,3 +165,28 @@ TEST_CASE("CUDA tensors fill, and misuse is an error that names what was found",
     // An operation without a CUDA kernel reports it instead of reading device memory.
     CHECK_THROWS_WITH(max(gpu, 0), Catch::Contains("no CUDA kernel"));
 }
+
+TEST_CASE("convolutions on CUDA (cuDNN) match the CPU, gradients of input, weight and bias too", "[gpu][conv]") {
+    SECTION("conv1d, strided and padded") {
+        expect_same_as_cpu({uniform({2, 6, 19}), uniform({8, 6, 3}, -0.5, 0.5), uniform({8})}, [](const auto& p) {
+            return conv1d(p[0], p[1], p[2], {.stride = {2}, .padding = {1}});
+        });
+    }
+    SECTION("conv2d, 3x3 same padding") {
+        expect_same_as_cpu({uniform({2, 16, 12, 10}), uniform({24, 16, 3, 3}, -0.3, 0.3), uniform({24})},
+                           [](const auto& p) { return conv2d(p[0], p[1], p[2], {.padding = {1}}); });
+    }
+    SECTION("conv2d, grouped and dilated, no bias") {
+        expect_same_as_cpu({uniform({1, 8, 11, 13}), uniform({12, 4, 3, 3}, -0.3, 0.3)}, [](const auto& p) {
+            return conv2d(p[0], p[1], {}, {.padding = {2}, .dilation = {2}, .groups = 2});
+        });
+    }
+    SECTION("conv3d, 3x3x3 over frames") {
+        expect_same_as_cpu({uniform({2, 8, 5, 9, 9}), uniform({8, 8, 3, 3, 3}, -0.2, 0.2), uniform({8})},
+                           [](const auto& p) { return conv3d(p[0], p[1], p[2], {.padding = {1}}); });
+    }
+    SECTION("float64") {
+        expect_same_as_cpu({uniform({1, 3, 7, 7}, -1, 1, DType::Float64), uniform({4, 3, 3, 3}, -1, 1, DType::Float64)},
+                           [](const auto& p) { return conv2d(p[0], p[1]); });
+    }
+}

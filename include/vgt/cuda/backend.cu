@@ -1,8 +1,8 @@
 // The CUDA backend: the definitions of vgt/cuda/launchers.hpp. A program
 // that runs vgt on a GPU compiles this unit once (CMake's vgt::vgt target
 // does it for its consumers). It reads only headers free of the C++20
-// formatting library: the CUDA runtime, cuBLAS, the launch helper and the
-// point-wise bodies that the CPU runs too.
+// formatting library: the CUDA runtime, cuBLAS, cuDNN, the launch helper and
+// the point-wise bodies that the CPU runs too.
 
 #include <cstdint>
 #include <mutex>
@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include "vgt/core/cuda_launch.cuh"
+#include "vgt/cuda/cudnn_convolution.cuh"
 #include "vgt/cuda/launchers.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 
@@ -322,8 +323,8 @@ Status blas_handle(int device, cublasHandle_t* handle) {
     cublasHandle_t made = nullptr;
     const cublasStatus_t status = cublasCreate(&made);
     if (status != CUBLAS_STATUS_SUCCESS) return {"cublasCreate", cublasGetStatusString(status)};
-    // Plain fp32 arithmetic: results within rounding of the CPU's, no TF32.
-    cublasSetMathMode(made, CUBLAS_PEDANTIC_MATH);
+    // Default math keeps fp32 products on FMA units (TF32 needs opting in).
+    cublasSetMathMode(made, CUBLAS_DEFAULT_MATH);
     (*handles)[device] = made;
     *handle = made;
     return {};

@@ -83,6 +83,26 @@ Status softmax_lines_backward(Scalar scalar, bool log, std::int64_t outer, std::
 Status gemm_batched(int device, Scalar scalar, std::int64_t batches, std::int64_t m, std::int64_t k, std::int64_t n,
                     const void* a, bool a_column_major, const void* b, bool b_column_major, void* c);
 
+// ----- convolutions -----------------------------------------------------------------
+/// Sizes of one convolution over 1 to 3 spatial dimensions; tensors are
+/// contiguous [N, C, spatial...], weights [out, in/groups, kernel...].
+struct ConvShape {
+    int spatial = 2;
+    std::int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
+    std::int64_t in[3] = {}, kernel[3] = {}, out[3] = {}, stride[3] = {}, padding[3] = {}, dilation[3] = {};
+};
+/// y = w ⊛ x (+ bias when not null), on cuDNN with the algorithm cuDNN
+/// measured fastest for this shape (measured once, then cached), in plain
+/// fp32 arithmetic (no TF32).
+Status conv_forward(int device, Scalar scalar, const ConvShape& shape, const void* x, const void* w,
+                    const void* bias, void* y);
+/// gx = the gradient of the input given the gradient of the output gy.
+Status conv_backward_input(int device, Scalar scalar, const ConvShape& shape, const void* w, const void* gy,
+                           void* gx);
+/// gw = the gradient of the weight given the input x and gy.
+Status conv_backward_weight(int device, Scalar scalar, const ConvShape& shape, const void* x, const void* gy,
+                            void* gw);
+
 /// Waits for all work queued on `device`.
 Status synchronize(int device);
 

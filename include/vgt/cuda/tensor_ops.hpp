@@ -230,4 +230,53 @@ inline void gemm(const Tensor& a, bool a_column_major, const Tensor& b, bool b_c
 #endif
 }
 
+/// y = w ⊛ x (+ bias when defined) for contiguous operands, on cuDNN.
+inline Tensor convolution(const ConvShape& shape, const Tensor& x, const Tensor& w, const Tensor& bias,
+                          const Shape& out_shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x, &w}, op);
+    if (bias.defined()) use_device_of({&x, &bias}, op);
+    Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+    check(conv_forward(x.device().index, scalar_of(x, op), shape, x.raw_data(), w.raw_data(),
+                       bias.defined() ? bias.raw_data() : nullptr, y.raw_data()),
+          op);
+    return y;
+#else
+    (void)shape, (void)x, (void)w, (void)bias, (void)out_shape;
+    no_backend(op);
+#endif
+}
+
+/// The input's gradient of a convolution, given the weight and contiguous gy.
+inline Tensor convolution_input_gradient(const ConvShape& shape, const Tensor& w, const Tensor& gy,
+                                         const Shape& x_shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&w, &gy}, op);
+    Tensor gx = Tensor::empty(x_shape, gy.dtype(), gy.device());
+    check(conv_backward_input(gy.device().index, scalar_of(gy, op), shape, w.raw_data(), gy.raw_data(),
+                              gx.raw_data()),
+          op);
+    return gx;
+#else
+    (void)shape, (void)w, (void)gy, (void)x_shape;
+    no_backend(op);
+#endif
+}
+
+/// The weight's gradient of a convolution, given the input and contiguous gy.
+inline Tensor convolution_weight_gradient(const ConvShape& shape, const Tensor& x, const Tensor& gy,
+                                          const Shape& w_shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x, &gy}, op);
+    Tensor gw = Tensor::empty(w_shape, gy.dtype(), gy.device());
+    check(conv_backward_weight(gy.device().index, scalar_of(gy, op), shape, x.raw_data(), gy.raw_data(),
+                               gw.raw_data()),
+          op);
+    return gw;
+#else
+    (void)shape, (void)x, (void)gy, (void)w_shape;
+    no_backend(op);
+#endif
+}
+
 }  // namespace vgt::cuda

@@ -26,6 +26,8 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/reduce.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -86,7 +88,7 @@ ConvGeometry<D> conv_geometry(const Tensor& x, const Tensor& weight, const Tenso
     VGT_CHECK(x.dtype() == weight.dtype(), op,
               "expected input and weight of the same dtype, found input {} {} and weight {} {}", dtype_name(x.dtype()),
               x.shape(), dtype_name(weight.dtype()), weight.shape());
-    VGT_CHECK(x.device().is_cpu() && weight.device().is_cpu(), op, "expected CPU tensors, found input on {} and weight on {}",
+    VGT_CHECK(x.device() == weight.device(), op, "expected input and weight on one device, found {} and {}",
               x.device().str(), weight.device().str());
 
     ConvGeometry<D> geo;
@@ -106,7 +108,8 @@ ConvGeometry<D> conv_geometry(const Tensor& x, const Tensor& weight, const Tenso
                   bias.shape());
         VGT_CHECK(bias.dtype() == x.dtype(), op, "expected a {} bias like the input, found {}", dtype_name(x.dtype()),
                   dtype_name(bias.dtype()));
-        VGT_CHECK(bias.device().is_cpu(), op, "expected a CPU bias, found one on {}", bias.device().str());
+        VGT_CHECK(bias.device() == x.device(), op, "expected the bias on the input's device {}, found {}",
+                  x.device().str(), bias.device().str());
     }
 
     geo.stride = conv_option<D>(options.stride, 1, op, "stride");
@@ -488,16 +491,61 @@ void conv_grad_bias(const ConvGeometry<D>& geo, const T* gy, T* gb) {
         1);
 }
 
+/// The geometry in the CUDA backend's terms.
+template <int D>
+cuda::ConvShape cuda_conv_shape(const ConvGeometry<D>& geo) {
+    cuda::ConvShape shape;
+    shape.spatial = D;
+    shape.batch = geo.batch;
+    shape.in_channels = geo.in_channels;
+    shape.out_channels = geo.out_channels;
+    shape.groups = geo.groups;
+    for (int d = 0; d < D; ++d) {
+        shape.in[d] = geo.in[d];
+        shape.kernel[d] = geo.kernel[d];
+        shape.out[d] = geo.out[d];
+        shape.stride[d] = geo.stride[d];
+        shape.padding[d] = geo.padding[d];
+        shape.dilation[d] = geo.dilation[d];
+    }
+    return shape;
+}
+
+/// conv_nd on a CUDA device: cuDNN forward and backward; the bias gradient
+/// sums the output gradient over batch and positions.
+template <int D>
+Tensor conv_nd_cuda(const ConvGeometry<D>& geo, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                    const Shape& out_shape, const char* op) {
+    const cuda::ConvShape shape = cuda_conv_shape(geo);
+    const Tensor xc = contiguous_data(x), wc = contiguous_data(weight);
+    Tensor y = cuda::convolution(shape, xc, wc, bias.defined() ? contiguous_data(bias) : Tensor{}, out_shape, op);
+    if (!autograd::any_requires_grad({x, weight, bias})) return y;
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+    const bool need_b = bias.defined() && bias.requires_grad();
+    const Tensor x_saved = need_w ? detach(xc) : Tensor{};
+    const Tensor w_saved = need_x ? detach(wc) : Tensor{};
+    const Shape x_shape = x.shape(), w_shape = weight.shape();
+    return autograd::record(y, op, {x, weight, bias}, [=](const Tensor& grad) {
+        const Tensor g = contiguous_data(grad);
+        Tensor gx, gw, gb;
+        if (need_x) gx = cuda::convolution_input_gradient(shape, w_saved, g, x_shape, op);
+        if (need_w) gw = cuda::convolution_weight_gradient(shape, x_saved, g, w_shape, op);
+        if (need_b) gb = sum(reshape(g, Shape{geo.batch, geo.out_channels, geo.out_size}), {0, 2});
+        return std::vector<Tensor>{gx, gw, gb};
+    });
+}
+
 /// The shared body of conv1d, conv2d and conv3d.
 template <int D>
 Tensor conv_nd(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvOptions& options,
                const char* op) {
     const ConvGeometry<D> geo = conv_geometry<D>(x, weight, bias, options, op);
+    Shape out_shape{geo.batch, geo.out_channels};
+    for (int d = 0; d < D; ++d) out_shape.push_back(geo.out[d]);
+    if (x.device().is_cuda()) return conv_nd_cuda<D>(geo, x, weight, bias, out_shape, op);
     const Tensor xc = contiguous_data(x);
     const Tensor wc = contiguous_data(weight);
     const Tensor bc = bias.defined() ? contiguous_data(bias) : Tensor{};
-    Shape out_shape{geo.batch, geo.out_channels};
-    for (int d = 0; d < D; ++d) out_shape.push_back(geo.out[d]);
     Tensor y = Tensor::empty(out_shape, x.dtype());
     dispatch_floating(x, op, [&]<class T>() {
         conv_forward<D, T>(geo, xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr, y.data<T>());
