@@ -190,3 +190,17 @@ TEST_CASE("convolutions on CUDA (cuDNN) match the CPU, gradients of input, weigh
                            [](const auto& p) { return conv2d(p[0], p[1]); });
     }
 }
+
+TEST_CASE("layer and group normalisation on CUDA match the CPU, with affine gradients", "[gpu][norm]") {
+    SECTION("layer_norm over the last dimension") {
+        expect_same_as_cpu({uniform({6, 9, 48}, -3, 5), uniform({48}, 0.5, 1.5), uniform({48})},
+                           [](const auto& p) { return layer_norm(p[0], {48}, p[1], p[2]); });
+    }
+    SECTION("group_norm of a feature map, 4 groups") {
+        expect_same_as_cpu({uniform({3, 16, 7, 6}, -3, 5), uniform({16}, 0.5, 1.5), uniform({16})},
+                           [](const auto& p) { return group_norm(p[0], 4, p[1], p[2]); });
+    }
+    SECTION("group_norm without affine parameters, rows longer than a block") {
+        expect_same_as_cpu({uniform({2, 8, 40, 40}, -1, 3)}, [](const auto& p) { return group_norm(p[0], 2); });
+    }
+}

@@ -307,6 +307,87 @@ __global__ void softmax_strided_backward(bool log, std::int64_t outer, std::int6
     }
 }
 
+/// One block per row of a layer or group norm: the mean and variance in
+/// double by two passes (one-pass moments cancel badly), then the write.
+template <class T>
+__global__ void norm_rows_forward(NormRows layout, double eps, const T* x, const T* w, const T* b, T* y,
+                                  double* mean_out, double* rstd_out) {
+    const std::int64_t n = layout.channels_per_row * layout.span;
+    for (std::int64_t row = blockIdx.x; row < layout.rows; row += gridDim.x) {
+        const T* xr = x + row * n;
+        T* yr = y + row * n;
+        const std::int64_t base = (row % layout.groups) * layout.channels_per_row;
+        double total = 0;
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) total += xr[i];
+        const double mean = block_sum(total) / static_cast<double>(n);
+        double squares = 0;
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+            const double d = xr[i] - mean;
+            squares += d * d;
+        }
+        const double rstd = 1.0 / sqrt(block_sum(squares) / static_cast<double>(n) + eps);
+        if (threadIdx.x == 0) mean_out[row] = mean, rstd_out[row] = rstd;
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+            const std::int64_t c = base + i / layout.span;
+            yr[i] = static_cast<T>((xr[i] - mean) * rstd * static_cast<double>(w[c]) + static_cast<double>(b[c]));
+        }
+    }
+}
+
+template <class T>
+__global__ void norm_rows_input_gradient(NormRows layout, const T* x, const T* g, const T* w, const double* mean,
+                                         const double* rstd, T* dx) {
+    const std::int64_t n = layout.channels_per_row * layout.span;
+    for (std::int64_t row = blockIdx.x; row < layout.rows; row += gridDim.x) {
+        const T *xr = x + row * n, *gr = g + row * n;
+        T* out = dx + row * n;
+        const std::int64_t base = (row % layout.groups) * layout.channels_per_row;
+        const double m = mean[row], r = rstd[row];
+        double sum_g = 0, sum_gx = 0;  // Σ ĝ and Σ ĝ·(x − mean)
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+            const double gw = static_cast<double>(gr[i]) * static_cast<double>(w[base + i / layout.span]);
+            sum_g += gw;
+            sum_gx += gw * (xr[i] - m);
+        }
+        sum_g = block_sum(sum_g);
+        sum_gx = block_sum(sum_gx);
+        const double shift = -r * sum_g / static_cast<double>(n);
+        const double slope = -r * r * r * sum_gx / static_cast<double>(n);
+        for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+            const double wc = w[base + i / layout.span];
+            out[i] = static_cast<T>(r * wc * static_cast<double>(gr[i]) + shift + slope * (xr[i] - m));
+        }
+    }
+}
+
+/// One block per affine channel: its sums run over every row of its group
+/// and the channel's `span` values in each.
+template <class T>
+__global__ void norm_rows_affine_gradient(NormRows layout, const T* x, const T* g, const double* mean,
+                                          const double* rstd, T* dw, T* db) {
+    const std::int64_t channels = layout.groups * layout.channels_per_row;
+    const std::int64_t n = layout.channels_per_row * layout.span;
+    const std::int64_t samples = layout.rows / layout.groups;
+    const std::int64_t per_channel = samples * layout.span;
+    for (std::int64_t c = blockIdx.x; c < channels; c += gridDim.x) {
+        const std::int64_t group = c / layout.channels_per_row, within = c % layout.channels_per_row;
+        double acc_w = 0, acc_b = 0;
+        for (std::int64_t j = threadIdx.x; j < per_channel; j += blockDim.x) {
+            const std::int64_t row = (j / layout.span) * layout.groups + group;
+            const std::int64_t at = row * n + within * layout.span + j % layout.span;
+            const double gv = g[at];
+            acc_w += gv * (x[at] - mean[row]) * rstd[row];
+            acc_b += gv;
+        }
+        acc_w = block_sum(acc_w);
+        acc_b = block_sum(acc_b);
+        if (threadIdx.x == 0) {
+            if (dw) dw[c] = static_cast<T>(acc_w);
+            if (db) db[c] = static_cast<T>(acc_b);
+        }
+    }
+}
+
 // ----- cuBLAS ---------------------------------------------------------------------
 
 /// One cuBLAS handle per device, made on first use and kept for the process.
@@ -444,6 +525,40 @@ Status softmax_lines_backward(Scalar scalar, bool log, std::int64_t outer, std::
                 log, outer, extent, inner, py, pg, pd);
         }
         return from_cuda(cudaGetLastError(), "softmax_lines_backward");
+    });
+}
+
+Status norm_rows(Scalar scalar, const NormRows& layout, double eps, const void* x, const void* w, const void* b,
+                 void* y, double* mean, double* rstd) {
+    if (layout.rows <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        norm_rows_forward<T><<<grid_for(layout.rows), kBlock>>>(layout, eps, static_cast<const T*>(x),
+                                                               static_cast<const T*>(w), static_cast<const T*>(b),
+                                                               static_cast<T*>(y), mean, rstd);
+        return from_cuda(cudaGetLastError(), "norm_rows");
+    });
+}
+
+Status norm_rows_backward_input(Scalar scalar, const NormRows& layout, const void* x, const void* g, const void* w,
+                                const double* mean, const double* rstd, void* dx) {
+    if (layout.rows <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        norm_rows_input_gradient<T><<<grid_for(layout.rows), kBlock>>>(
+            layout, static_cast<const T*>(x), static_cast<const T*>(g), static_cast<const T*>(w), mean, rstd,
+            static_cast<T*>(dx));
+        return from_cuda(cudaGetLastError(), "norm_rows_backward_input");
+    });
+}
+
+Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const void* x, const void* g,
+                                 const double* mean, const double* rstd, void* dw, void* db) {
+    const std::int64_t channels = layout.groups * layout.channels_per_row;
+    if (channels <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        norm_rows_affine_gradient<T><<<grid_for(channels), kBlock>>>(layout, static_cast<const T*>(x),
+                                                                     static_cast<const T*>(g), mean, rstd,
+                                                                     static_cast<T*>(dw), static_cast<T*>(db));
+        return from_cuda(cudaGetLastError(), "norm_rows_backward_affine");
     });
 }
 

@@ -76,6 +76,25 @@ Status softmax_lines(Scalar scalar, bool log, std::int64_t outer, std::int64_t e
 Status softmax_lines_backward(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
                               const void* y, const void* g, void* dx);
 
+// ----- normalisation -----------------------------------------------------------------
+/// Rows of `channels_per_row`·`span` contiguous values (channel-major), row r
+/// using affine channels [(r mod groups)·channels_per_row, +channels_per_row):
+/// the layout of layer_norm (span 1) and group_norm alike.
+struct NormRows {
+    std::int64_t rows = 0, channels_per_row = 0, span = 1, groups = 1;
+};
+/// y = (x − mean)·rstd·w + b per row; writes each row's mean and
+/// rstd = 1/sqrt(var + eps) (biased variance) in double.
+Status norm_rows(Scalar scalar, const NormRows& layout, double eps, const void* x, const void* w, const void* b,
+                 void* y, double* mean, double* rstd);
+/// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w, per row.
+Status norm_rows_backward_input(Scalar scalar, const NormRows& layout, const void* x, const void* g, const void* w,
+                                const double* mean, const double* rstd, void* dx);
+/// dw[c] = Σ g·x̂ and db[c] = Σ g over every element of channel c (either
+/// output may be null).
+Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const void* x, const void* g,
+                                 const double* mean, const double* rstd, void* dw, void* db);
+
 // ----- matrix products -------------------------------------------------------------
 /// C[b] = A[b] · B[b] for `batches` consecutive matrix triples: A is m×k, B
 /// k×n, each row-major or, when its flag says so, column-major; C is

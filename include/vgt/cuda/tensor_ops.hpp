@@ -230,6 +230,43 @@ inline void gemm(const Tensor& a, bool a_column_major, const Tensor& b, bool b_c
 #endif
 }
 
+/// Layer/group normalisation of contiguous x by rows (launchers.hpp's
+/// NormRows); fills y, and the per-row mean and rstd (float64 tensors).
+inline void normalize_rows(const Tensor& x, const NormRows& layout, const Tensor& w, const Tensor& b, double eps,
+                           const Tensor& y, const Tensor& mean, const Tensor& rstd, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x, &w, &b, &y, &mean, &rstd}, op);
+    check(norm_rows(scalar_of(x, op), layout, eps, x.raw_data(), w.raw_data(), b.raw_data(), y.raw_data(),
+                    mean.data<double>(), rstd.data<double>()),
+          op);
+#else
+    (void)x, (void)layout, (void)w, (void)b, (void)eps, (void)y, (void)mean, (void)rstd;
+    no_backend(op);
+#endif
+}
+
+/// The gradients of normalize_rows: dx, and dw/db (flat [channels]) where defined.
+inline void normalize_rows_gradients(const Tensor& x, const Tensor& g, const Tensor& w, const Tensor& mean,
+                                     const Tensor& rstd, const NormRows& layout, const Tensor& dx, const Tensor& dw,
+                                     const Tensor& db, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x, &g, &w, &mean, &rstd}, op);
+    const Scalar scalar = scalar_of(x, op);
+    if (dx.defined())
+        check(norm_rows_backward_input(scalar, layout, x.raw_data(), g.raw_data(), w.raw_data(), mean.data<double>(),
+                                       rstd.data<double>(), dx.raw_data()),
+              op);
+    if (dw.defined() || db.defined())
+        check(norm_rows_backward_affine(scalar, layout, x.raw_data(), g.raw_data(), mean.data<double>(),
+                                        rstd.data<double>(), dw.defined() ? dw.raw_data() : nullptr,
+                                        db.defined() ? db.raw_data() : nullptr),
+              op);
+#else
+    (void)x, (void)g, (void)w, (void)mean, (void)rstd, (void)layout, (void)dx, (void)dw, (void)db;
+    no_backend(op);
+#endif
+}
+
 /// y = w ⊛ x (+ bias when defined) for contiguous operands, on cuDNN.
 inline Tensor convolution(const ConvShape& shape, const Tensor& x, const Tensor& w, const Tensor& bias,
                           const Shape& out_shape, std::string_view op) {

@@ -21,6 +21,7 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -148,6 +149,11 @@ struct NormLayout {
     std::int64_t channels() const { return groups * channels_per_row; }
 };
 
+/// The layout in the CUDA backend's terms.
+inline cuda::NormRows cuda_rows(const NormLayout& layout) {
+    return {layout.rows, layout.channels_per_row, layout.span, layout.groups};
+}
+
 struct NormResult {
     Tensor out;
     Tensor mean;  // [rows], float64
@@ -162,6 +168,10 @@ inline NormResult normalize_rows(const Tensor& x, const NormLayout& layout, cons
     r.mean = Tensor::empty(Shape{layout.rows}, DType::Float64, x.device());
     r.rstd = Tensor::empty(Shape{layout.rows}, DType::Float64, x.device());
     if (layout.row_size() == 0) return r;
+    if (!x.device().is_cpu()) {
+        cuda::normalize_rows(x, cuda_rows(layout), w, b, eps, r.out, r.mean, r.rstd, op);
+        return r;
+    }
     dispatch_floating(x, op, [&]<class T>() {
         const T* px = x.data<T>();
         T* py = r.out.data<T>();
@@ -190,6 +200,10 @@ inline std::vector<Tensor> normalize_rows_backward(const Tensor& x, const Tensor
     if (need_w) dw = Tensor::zeros(Shape{layout.channels()}, x.dtype(), x.device());
     if (need_b) db = Tensor::zeros(Shape{layout.channels()}, x.dtype(), x.device());
     if (layout.row_size() == 0 || layout.rows == 0) return {dx, dw, db};
+    if (!x.device().is_cpu()) {
+        cuda::normalize_rows_gradients(x, g, w, mean, rstd, cuda_rows(layout), dx, dw, db, op);
+        return {dx, dw, db};
+    }
     dispatch_floating(x, op, [&]<class T>() {
         const T* px = x.data<T>();
         const T* pg = g.data<T>();
