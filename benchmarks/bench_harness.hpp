@@ -5,7 +5,9 @@
 // forward and forward+backward (vgt/bench/timing.hpp, the loop that
 // `vgt bench blocks` uses too) and prints text or one JSON record per case.
 // The PyTorch sides (benchmarks/bench_torch.py) time the same way and print
-// the same records, which benchmarks/compare.py puts side by side.
+// the same records, which benchmarks/compare.py puts side by side. The GPU
+// benchmark (gpu_bench.cpp) times on the device its own way and shares only
+// the flag reader, parse_flags.
 //
 //   PROGRAM [--case NAME]... [--reps N] [--min-time SECONDS] [--warmup N]
 //           [--threads N] [--json] [--list]
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -98,27 +101,50 @@ inline int usage(std::string_view program, const std::string& problem) {
 
 }  // namespace detail
 
+/// Reads a command line of flags in order, for every benchmark program (the
+/// GPU one too). `take(flag, value)` sees each flag with the argument after
+/// it (nullptr after the last) and returns how many arguments it used: 1 for
+/// a flag alone, 2 for a flag and its value, 0 for a flag it does not know
+/// or whose value is missing. Returns what is wrong, for the usage message,
+/// or "" when every argument was taken; an exception from `take` (std::stoi
+/// of a value that is no number) reads "expected a number".
+inline std::string parse_flags(int argc, char** argv,
+                               const std::function<int(std::string_view flag, const char* value)>& take) {
+    for (int i = 1; i < argc;) {
+        const std::string_view flag = argv[i];
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        int used = 0;
+        try {
+            used = take(flag, value);
+        } catch (const std::exception&) {
+            return fmt::format("expected a number after '{}', found '{}'", flag, value ? value : "");
+        }
+        if (used < 1 || used > 2 || (used == 2 && !value))
+            return fmt::format("unknown or incomplete argument '{}'", flag);
+        i += used;
+    }
+    return "";
+}
+
 /// The whole program: parses the flags, then lists or runs `cases` in order.
 /// Cases are built lazily (`make`), so listing costs nothing.
 inline int run_main(int argc, char** argv, std::string_view program, const std::vector<BenchCase>& cases) {
     Settings s;
-    const std::vector<std::string_view> args(argv + 1, argv + argc);
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view a = args[i];
-        const bool has_value = i + 1 < args.size();
-        try {
-            if (a == "--json") s.json = true;
-            else if (a == "--list") s.list = true;
-            else if (a == "--case" && has_value) s.cases.emplace_back(args[++i]);
-            else if (a == "--reps" && has_value) s.timing.min_reps = std::stoi(std::string(args[++i]));
-            else if (a == "--min-time" && has_value) s.timing.min_seconds = std::stod(std::string(args[++i]));
-            else if (a == "--warmup" && has_value) s.timing.warmup = std::stoi(std::string(args[++i]));
-            else if (a == "--threads" && has_value) s.threads = std::stoi(std::string(args[++i]));
-            else return detail::usage(program, fmt::format("unknown or incomplete argument '{}'", a));
-        } catch (const std::exception&) {
-            return detail::usage(program, fmt::format("expected a number after '{}', found '{}'", a, args[i]));
+    const std::string problem = parse_flags(argc, argv, [&s](std::string_view flag, const char* value) {
+        if (flag == "--json" || flag == "--list") {  // switches: no value
+            (flag == "--json" ? s.json : s.list) = true;
+            return 1;
         }
-    }
+        if (!value) return 0;
+        if (flag == "--case") s.cases.emplace_back(value);
+        else if (flag == "--reps") s.timing.min_reps = std::stoi(value);
+        else if (flag == "--min-time") s.timing.min_seconds = std::stod(value);
+        else if (flag == "--warmup") s.timing.warmup = std::stoi(value);
+        else if (flag == "--threads") s.threads = std::stoi(value);
+        else return 0;
+        return 2;
+    });
+    if (!problem.empty()) return detail::usage(program, problem);
     if (s.timing.min_reps < 1 || s.timing.warmup < 0 || s.threads < 1)
         return detail::usage(program, "expected --reps >= 1, --warmup >= 0 and --threads >= 1");
 

@@ -1,7 +1,9 @@
 // vgt's CUDA operations timed on the device, each beside the limit that
 // says how good its time is: raw cuBLAS on the same buffers for the matrix
 // products, a device-to-device copy for the memory-bound operations. The
-// inputs are made on the CPU and moved with vgt::to, as a user would.
+// convolutions (cuDNN) have no limit of their own here: PyTorch, on cuDNN
+// too, is their yardstick. The inputs are made on the CPU and moved with
+// vgt::to, as a user would.
 // benchmarks/gpu_torch.py times the same cases with PyTorch, and
 // tools/device-check runs both and sets them side by side.
 //
@@ -18,6 +20,7 @@
 #include <exception>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,6 +33,8 @@
 #include <nlohmann/json.hpp>
 
 #include <vgt/vgt.hpp>
+
+#include "bench_harness.hpp"  // parse_flags
 
 namespace {
 
@@ -284,6 +289,17 @@ void memory_case(json& record, const MemoryCase& c, const MemoryInputs& in, doub
 
 // ----- forward and backward through the tape ---------------------------------------
 
+/// Throws unless every leaf has its gradient on the GPU with the leaf's
+/// shape: a missing one would mean the backward skipped work.
+void expect_gradients(std::initializer_list<std::pair<const char*, const Tensor*>> leaves) {
+    for (const auto& [name, leaf] : leaves) {
+        const Tensor g = leaf->grad();
+        if (!g.defined() || g.device() != kGpu || g.shape() != leaf->shape())
+            throw HarnessError(fmt::format("expected the gradient of {} as a {} tensor of shape {}, found {}", name,
+                                           kGpu.str(), leaf->shape(), g.str()));
+    }
+}
+
 /// sum(silu(x · w)) and its gradients for x and w, all on the GPU: shows that
 /// backward runs there. FLOPs count the three matrix products only.
 void chain_case(json& record, const Settings& s) {
@@ -303,12 +319,71 @@ void chain_case(json& record, const Settings& s) {
         },
         s)));
     record["tflops"] = tflops(flops, record["median_ms"].get<double>());
-    for (const auto& [name, leaf] : {std::pair{"x", &x}, std::pair{"w", &w}}) {
-        const Tensor g = leaf->grad();
-        if (!g.defined() || g.device() != kGpu || g.shape() != leaf->shape())
-            throw HarnessError(fmt::format("expected the gradient of {} as a {} tensor of shape {}, found {}", name,
-                                           kGpu.str(), leaf->shape(), g.str()));
+    expect_gradients({{"x", &x}, {"w", &w}});
+}
+
+// ----- convolutions (cuDNN) ----------------------------------------------------------
+
+/// Stride 1, zero padding `pad` on every side, a bias, one group: conv2d for
+/// a 4-d x, conv3d for a 5-d one.
+struct ConvCase {
+    std::string name;
+    Shape x, w;
+    std::int64_t pad = 1;
+
+    int spatial() const { return x.rank() - 2; }
+    Shape y() const {
+        Shape out{x[0], w[0]};
+        for (int d = 0; d < spatial(); ++d) out.push_back(x[2 + d] + 2 * pad - w[2 + d] + 1);
+        return out;
     }
+    /// Forward: 2 · N · C_out · output positions · C_in/groups · kernel size;
+    /// the backward (input and weight gradients) is twice that.
+    double flops() const {
+        double f = 2.0 * static_cast<double>(w[0]) * static_cast<double>(w[1]);
+        const Shape out = y();
+        f *= static_cast<double>(out[0]);
+        for (int d = 0; d < spatial(); ++d) f *= static_cast<double>(out[2 + d]) * static_cast<double>(w[2 + d]);
+        return f;
+    }
+    std::string description(bool backward) const {
+        return fmt::format("x {} * w {}, bias, pad {}{}", x, w, pad,
+                           backward ? ", forward + backward into x, w and bias" : "");
+    }
+    Tensor run(const Tensor& xt, const Tensor& wt, const Tensor& bt) const {
+        const vgt::ConvOptions options{.padding = {pad}};
+        return spatial() == 2 ? vgt::conv2d(xt, wt, bt, options) : vgt::conv3d(xt, wt, bt, options);
+    }
+};
+
+/// Forward alone (no tape), or forward and backward from a fixed random
+/// output gradient into x, w and the bias. vgt measures cuDNN's algorithms
+/// for each direction on the first call: at least one warm-up call, even
+/// with --warmup 0, keeps that out of the timing.
+void conv_case(json& record, const ConvCase& c, bool backward, Settings s) {
+    s.warmup = std::max(s.warmup, 1);
+    record["kind"] = backward ? "autograd" : "conv";
+    record["description"] = c.description(backward);
+    const double flops = (backward ? 3.0 : 1.0) * c.flops();
+    record["flops"] = flops;
+    Tensor x = random_on_gpu(c.x, 41);
+    Tensor w = random_on_gpu(c.w, 42);
+    Tensor b = random_on_gpu({c.w[0]}, 43);
+    if (!backward) {
+        record.update(timing_record(time_on_device([&] { return c.run(x, w, b); }, s)));
+    } else {
+        for (Tensor* leaf : {&x, &w, &b}) leaf->set_requires_grad();
+        const Tensor seed = random_on_gpu(c.y(), 44);
+        record.update(timing_record(time_on_device(
+            [&] {
+                for (Tensor* leaf : {&x, &w, &b}) leaf->zero_grad();
+                vgt::backward(c.run(x, w, b), seed);
+                return Tensor{};
+            },
+            s)));
+        expect_gradients({{"x", &x}, {"w", &w}, {"bias", &b}});
+    }
+    record["tflops"] = tflops(flops, record["median_ms"].get<double>());
 }
 
 // ----- running and reporting -----------------------------------------------------------
@@ -423,20 +498,17 @@ private:
 
 int main(int argc, char** argv) {
     Settings s;
-    const std::vector<std::string_view> args(argv + 1, argv + argc);
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view a = args[i];
-        const bool has_value = i + 1 < args.size();
-        try {
-            if (a == "--json" && has_value) s.json_path = std::string(args[++i]);
-            else if (a == "--reps" && has_value) s.reps = std::stoi(std::string(args[++i]));
-            else if (a == "--warmup" && has_value) s.warmup = std::stoi(std::string(args[++i]));
-            else if (a == "--case" && has_value) s.cases.emplace_back(args[++i]);
-            else return usage(fmt::format("unknown or incomplete argument '{}'", a));
-        } catch (const std::exception&) {
-            return usage(fmt::format("expected a number after '{}', found '{}'", a, args[i]));
-        }
-    }
+    // Every flag takes a value.
+    const std::string problem = vgt::bench::parse_flags(argc, argv, [&s](std::string_view flag, const char* value) {
+        if (!value) return 0;
+        if (flag == "--json") s.json_path = value;
+        else if (flag == "--reps") s.reps = std::stoi(value);
+        else if (flag == "--warmup") s.warmup = std::stoi(value);
+        else if (flag == "--case") s.cases.emplace_back(value);
+        else return 0;
+        return 2;
+    });
+    if (!problem.empty()) return usage(problem);
     if (s.reps < 1 || s.warmup < 0) return usage("expected --reps >= 1 and --warmup >= 0");
 
     json report = {{"framework", "vgt"}, {"reps", s.reps}, {"warmup", s.warmup}};
@@ -474,6 +546,13 @@ int main(int argc, char** argv) {
     }
 
     if (s.wants("chain_fwd_bwd")) cases.push_back(run_case("chain_fwd_bwd", [&](json& r) { chain_case(r, s); }));
+
+    for (const ConvCase& c : {ConvCase{"conv2d_3x3", {32, 128, 64, 64}, {128, 128, 3, 3}},
+                              ConvCase{"conv3d_3x3x3", {4, 64, 16, 64, 64}, {64, 64, 3, 3, 3}}})
+        for (const bool backward : {false, true}) {
+            const std::string name = backward ? c.name + "_fwd_bwd" : c.name;
+            if (s.wants(name)) cases.push_back(run_case(name, [&](json& r) { conv_case(r, c, backward, s); }));
+        }
 
     report["copy_gbps"] = copy_gbps;
     report["cases"] = cases;

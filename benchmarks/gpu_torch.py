@@ -9,8 +9,11 @@ keys. It also prints the table that sets vgt's run beside PyTorch's.
 
 Without PyTorch or without a CUDA device it says so in one line and exits
 with status 0 (with --json it writes a record saying why), so that a device
-check still shows vgt's side. Matrix products run in true float32: TF32 is
-turned off, as cuBLAS does by default for vgt.
+check still shows vgt's side. Matrix products and convolutions run in true
+float32: TF32 is turned off, as cuBLAS does by default for vgt and as vgt
+asks of cuDNN. cuDNN's benchmark mode is on, since vgt also measures cuDNN's
+algorithms once per shape; the warm-up calls take that search out of the
+timing on both sides. All these settings live in this process only.
 """
 
 import argparse
@@ -53,7 +56,22 @@ def memory_cases(F):
 
 
 CHAIN_N = 2048
-ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd"]
+
+
+def conv_cases():
+    """name -> (x shape, weight shape, padding): stride 1, a bias, one group;
+    each also runs forward + backward as NAME_fwd_bwd."""
+    return {
+        "conv2d_3x3": ([32, 128, 64, 64], [128, 128, 3, 3], 1),
+        "conv3d_3x3x3": ([4, 64, 16, 64, 64], [64, 64, 3, 3, 3], 1),
+    }
+
+
+def conv_names():
+    return [name + suffix for name in conv_cases() for suffix in ("", "_fwd_bwd")]
+
+
+ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd", *conv_names()]
 
 
 # ----- timing ----------------------------------------------------------------------
@@ -86,17 +104,35 @@ def random_on_gpu(torch, shape, seed):
     return torch.rand(shape, device="cuda", generator=gen) * 2 - 1
 
 
+def new_precision_api(torch):
+    """Whether this PyTorch sets TF32 through fp32_precision: the settings'
+    names changed in 2.9, and older versions raise on unknown names rather
+    than answer hasattr()."""
+    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 9)
+
+
 def use_true_float32(torch):
     """Turns TF32 off for matrix products; returns how, for the record."""
     matmul = torch.backends.cuda.matmul
-    # The setting's name changed in PyTorch 2.9, and older versions raise
-    # on unknown names rather than answer hasattr().
-    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
-    if (major, minor) >= (2, 9):
+    if new_precision_api(torch):
         matmul.fp32_precision = "ieee"
         return "torch.backends.cuda.matmul.fp32_precision = 'ieee'"
     matmul.allow_tf32 = False
     return "torch.backends.cuda.matmul.allow_tf32 = False"
+
+
+def use_true_float32_convolutions(torch):
+    """Turns TF32 off for cuDNN's convolutions and lets cuDNN measure its
+    algorithms per shape (benchmark mode), as vgt does; returns how, for the
+    record. As for matrix products, only the name this version reads is set."""
+    cudnn = torch.backends.cudnn
+    cudnn.benchmark = True
+    if new_precision_api(torch):
+        cudnn.conv.fp32_precision = "ieee"
+        return "torch.backends.cudnn.conv.fp32_precision = 'ieee', cudnn.benchmark = True"
+    cudnn.allow_tf32 = False
+    return "torch.backends.cudnn.allow_tf32 = False, cudnn.benchmark = True"
 
 
 def copy_case(torch, args):
@@ -149,6 +185,44 @@ def chain_case(torch, F, args):
     return record
 
 
+def conv_case(torch, F, x_shape, w_shape, pad, backward, args):
+    """Forward alone (no graph), or forward and backward from a fixed random
+    output gradient into x, w and the bias, as conv_case in gpu_bench.cpp.
+    cuDNN's benchmark search runs on the first call: at least one warm-up
+    call, even with --warmup 0, keeps it out of the timing."""
+    args = argparse.Namespace(**{**vars(args), "warmup": max(args.warmup, 1)})
+    conv = F.conv2d if len(x_shape) == 4 else F.conv3d
+    x, w, b = (random_on_gpu(torch, x_shape, 41), random_on_gpu(torch, w_shape, 42),
+               random_on_gpu(torch, [w_shape[0]], 43))
+    spatial = len(x_shape) - 2
+    y_shape = [x_shape[0], w_shape[0], *(x_shape[2 + d] + 2 * pad - w_shape[2 + d] + 1 for d in range(spatial))]
+    # 2 · N · C_out · output positions · C_in/groups · kernel size; backward twice that.
+    flops = 2.0 * w_shape[0] * w_shape[1] * y_shape[0]
+    for d in range(spatial):
+        flops *= y_shape[2 + d] * w_shape[2 + d]
+    description = f"x {shape_text(x_shape)} * w {shape_text(w_shape)}, bias, pad {pad}"
+    if not backward:
+        record = timing_record(time_on_device(torch, lambda: conv(x, w, b, padding=pad), args))
+    else:
+        flops *= 3
+        description += ", forward + backward into x, w and bias"
+        leaves = [leaf.requires_grad_() for leaf in (x, w, b)]
+        seed = random_on_gpu(torch, y_shape, 44)
+
+        def step():
+            for leaf in leaves:
+                leaf.grad = None
+            conv(x, w, b, padding=pad).backward(seed)
+
+        record = timing_record(time_on_device(torch, step, args))
+        for name, leaf in zip(("x", "w", "bias"), leaves):
+            if leaf.grad is None or leaf.grad.shape != leaf.shape:
+                raise RuntimeError(f"expected the gradient of {name} with shape {list(leaf.shape)}")
+    record.update(kind="autograd" if backward else "conv", description=description, flops=flops,
+                  tflops=flops / (record["median_ms"] * 1e-3) / 1e12)
+    return record
+
+
 def run_case(torch, name, body):
     """One case's record; an exception becomes the record's `failed` key."""
     print(f"gpu_torch: {name}", file=sys.stderr, flush=True)
@@ -172,7 +246,8 @@ def measure(args):
 
     report = {"framework": "torch", "torch": torch.__version__, "cuda_runtime": torch.version.cuda,
               "device": torch.cuda.get_device_name(0), "reps": args.reps, "warmup": args.warmup,
-              "float32_matmul": use_true_float32(torch)}
+              "float32_matmul": use_true_float32(torch),
+              "float32_conv": use_true_float32_convolutions(torch)}
     wants = (lambda name: not args.case or name in args.case)
     cases = [run_case(torch, "device_copy", lambda: copy_case(torch, args))]
     copy_gbps = cases[0].get("gbps")
@@ -189,6 +264,12 @@ def measure(args):
         del inputs
     if wants("chain_fwd_bwd"):
         cases.append(run_case(torch, "chain_fwd_bwd", lambda: chain_case(torch, F, args)))
+    for name, (x_shape, w_shape, pad) in conv_cases().items():
+        for backward in (False, True):
+            full_name = name + ("_fwd_bwd" if backward else "")
+            if wants(full_name):
+                cases.append(run_case(torch, full_name,
+                                      lambda: conv_case(torch, F, x_shape, w_shape, pad, backward, args)))
     report["copy_gbps"] = copy_gbps
     report["cases"] = cases
     return report, None
@@ -247,7 +328,7 @@ def print_comparison(vgt, torch_report):
         print(f"PyTorch: not measured: {torch_report['unavailable']}")
     else:
         print(f"PyTorch {torch_report.get('torch')} (CUDA {torch_report.get('cuda_runtime')}), "
-              f"{torch_report.get('float32_matmul')}.")
+              f"{torch_report.get('float32_matmul')}; {torch_report.get('float32_conv', 'cuDNN settings unrecorded')}.")
     print()
     print("| case | vgt ms | torch ms | vgt / torch | vgt rate | torch rate | vgt against its limit |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
