@@ -58,10 +58,12 @@ TEST_CASE("tensors travel to the GPU and back unchanged", "[gpu]") {
     CHECK(to(Tensor::zeros({1000}, DType::Float32, Device::cuda(0)), Device::cpu()).to_vector<float>() ==
           std::vector<float>(1000, 0.0f));
     CHECK_THROWS_WITH(on_gpu.to_vector<float>(), Catch::Contains("cuda:0"));
-    // CPU kernels refuse device memory rather than read it.
-    CHECK_THROWS_WITH(exp(on_gpu), Catch::Contains("exp") && Catch::Contains("cuda:0"));
-    CHECK_THROWS_WITH(conv1d(on_gpu, on_gpu), Catch::Contains("conv1d") && Catch::Contains("cuda:0"));
-    CHECK_THROWS_WITH(concat({on_gpu, on_gpu}, 0), Catch::Contains("cuda:0"));
+    // Operations without a CUDA kernel refuse device memory rather than read it.
+    const Tensor image = to(vgt::test::random({1, 2, 3, 3}, 3, -1, 1, DType::Float32), Device::cuda(0));
+    CHECK_THROWS_WITH(upsample_nearest(image, 2), Catch::Contains("upsample_nearest") && Catch::Contains("cuda:0"));
+    CHECK_THROWS_WITH(max(on_gpu, 0), Catch::Contains("cuda:0"));
+    // Joining is strided copies, which run on the device.
+    CHECK(to(concat({on_gpu, on_gpu}, 0), Device::cpu()).to_vector<float>() == concat({x, x}, 0).to_vector<float>());
     CHECK_THROWS_WITH(Tensor::empty({1}, DType::Float32, Device::cuda(99)), Catch::Contains("cudaSetDevice"));
 }
 

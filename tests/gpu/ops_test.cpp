@@ -82,6 +82,9 @@ TEST_CASE("point-wise functions and their gradients on CUDA match the CPU", "[gp
     SECTION("in float64") {
         expect_same_as_cpu({uniform({40, 3}, -2, 2, DType::Float64)}, [](const auto& x) { return silu(exp(x[0])); });
     }
+    SECTION("on a contiguous view that starts off a 16-byte boundary") {
+        expect_same_as_cpu({uniform({203})}, [](const auto& x) { return sigmoid(slice(x[0], 0, 1, 203)) * 3.0; });
+    }
     SECTION("on a non-contiguous view") {
         expect_same_as_cpu({uniform({6, 9, 4})}, [](const auto& x) { return tanh(permute(x[0], {2, 0, 1})); });
     }

@@ -5,6 +5,7 @@
 // the point-wise bodies that the CPU runs too.
 
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <unordered_map>
 
@@ -13,6 +14,7 @@
 
 #include "vgt/core/cuda_launch.cuh"
 #include "vgt/cuda/cudnn_convolution.cuh"
+#include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 
@@ -31,16 +33,42 @@ template <int N>
 struct Offsets {
     std::int64_t at[N];
 };
-template <int N>
-__device__ Offsets<N> offsets_of(const StridedArgs<N>& walk, std::int64_t i) {
+/// Index is 32-bit for walks of under 2^32 elements: 64-bit division costs
+/// several times more and dominates a strided kernel.
+template <class Index, int N>
+__device__ Offsets<N> offsets_of(const StridedArgs<N>& walk, Index i) {
     Offsets<N> o{};
     for (int d = walk.rank - 1; d >= 0; --d) {
-        const std::int64_t extent = walk.shape[d];
-        const std::int64_t index = i % extent;
+        const Index extent = static_cast<Index>(walk.shape[d]);
+        const Index index = i % extent;
         i /= extent;
-        for (int k = 0; k < N; ++k) o.at[k] += index * walk.strides[k][d];
+        for (int k = 0; k < N; ++k) o.at[k] += static_cast<std::int64_t>(index) * walk.strides[k][d];
     }
     return o;
+}
+
+/// Calls f.template operator()<Index>() with the narrowest index type for the walk.
+template <int N, class F>
+Status with_index(const StridedArgs<N>& walk, F&& f) {
+    return walk.numel <= 0xffffffffll ? f.template operator()<std::uint32_t>()
+                                      : f.template operator()<std::uint64_t>();
+}
+
+/// Flat kernels move 16 bytes per access when every pointer allows it.
+template <class T>
+constexpr int kPack = 16 / sizeof(T);
+template <class T>
+struct alignas(16) Pack {
+    T v[kPack<T>];
+};
+bool packable(std::initializer_list<const void*> pointers) {
+    for (const void* p : pointers)
+        if (reinterpret_cast<std::uintptr_t>(p) % 16 != 0) return false;
+    return true;
+}
+template <class T>
+std::int64_t packs_of(std::int64_t n) {
+    return (n + kPack<T> - 1) / kPack<T>;
 }
 
 /// True when every operand walks its memory in order: one flat loop then does.
@@ -54,66 +82,100 @@ bool is_flat(const StridedArgs<N>& walk) {
 
 // ----- point-wise ----------------------------------------------------------------
 
-template <class Body, class T>
+template <class Body, class T, class Index>
 struct UnaryStrided {
     Body body;
     StridedArgs<2> walk;
     T* out;
     const T* in;
     __device__ void operator()(std::int64_t i) const {
-        const auto o = offsets_of(walk, i);
+        const auto o = offsets_of(walk, static_cast<Index>(i));
         out[o.at[0]] = body(in[o.at[1]]);
     }
 };
+
+/// Element-wise over n contiguous elements, a pack of 16 bytes per thread
+/// (the last pack may be partial): f(i) computes element i.
+template <class T, class Element>
+__device__ void for_pack(std::int64_t pack, std::int64_t n, T* out, Element f) {
+    const std::int64_t first = pack * kPack<T>;
+    if (first + kPack<T> <= n) {
+        Pack<T> result;
+#pragma unroll
+        for (int k = 0; k < kPack<T>; ++k) result.v[k] = f(first + k);
+        *reinterpret_cast<Pack<T>*>(out + first) = result;
+    } else {
+        for (std::int64_t i = first; i < n; ++i) out[i] = f(i);
+    }
+}
+
 template <class Body, class T>
 struct UnaryFlat {
     Body body;
+    std::int64_t n;
     T* out;
     const T* in;
-    __device__ void operator()(std::int64_t i) const { out[i] = body(in[i]); }
+    __device__ void operator()(std::int64_t pack) const {
+        for_pack(pack, n, out, [&](std::int64_t i) { return body(in[i]); });
+    }
 };
 template <class Body, class T>
 struct UnaryBackward {
     Body body;
+    std::int64_t n;
     const T *g, *x, *y;
     T* dx;
-    __device__ void operator()(std::int64_t i) const { dx[i] = g[i] * body.derivative(x[i], y[i]); }
+    __device__ void operator()(std::int64_t pack) const {
+        for_pack(pack, n, dx, [&](std::int64_t i) { return g[i] * body.derivative(x[i], y[i]); });
+    }
 };
 
+/// UnaryBackward one element per thread, for operands not 16-byte aligned.
 template <class Body, class T>
+struct UnaryBackwardEach {
+    UnaryBackward<Body, T> packed;
+    __device__ void operator()(std::int64_t i) const {
+        packed.dx[i] = packed.g[i] * packed.body.derivative(packed.x[i], packed.y[i]);
+    }
+};
+
+template <class Body, class T, class Index>
 struct BinaryStrided {
     Body body;
     StridedArgs<3> walk;
     T* out;
     const T *a, *b;
     __device__ void operator()(std::int64_t i) const {
-        const auto o = offsets_of(walk, i);
+        const auto o = offsets_of(walk, static_cast<Index>(i));
         out[o.at[0]] = body(a[o.at[1]], b[o.at[2]]);
     }
 };
 template <class Body, class T>
 struct BinaryFlat {
     Body body;
+    std::int64_t n;
     T* out;
     const T *a, *b;
-    __device__ void operator()(std::int64_t i) const { out[i] = body(a[i], b[i]); }
+    __device__ void operator()(std::int64_t pack) const {
+        for_pack(pack, n, out, [&](std::int64_t i) { return body(a[i], b[i]); });
+    }
 };
 
-template <class T>
+template <class T, class Index>
 struct Fill {
     StridedArgs<1> walk;
     T value;
     T* out;
-    __device__ void operator()(std::int64_t i) const { out[offsets_of(walk, i).at[0]] = value; }
+    __device__ void operator()(std::int64_t i) const { out[offsets_of(walk, static_cast<Index>(i)).at[0]] = value; }
 };
 
-template <class T>
+template <class T, class Index>
 struct Copy {
     StridedArgs<2> walk;
     T* dst;
     const T* src;
     __device__ void operator()(std::int64_t i) const {
-        const auto o = offsets_of(walk, i);
+        const auto o = offsets_of(walk, static_cast<Index>(i));
         dst[o.at[0]] = src[o.at[1]];
     }
 };
@@ -206,6 +268,33 @@ __global__ void sum_rows_by_warp(std::int64_t rows, std::int64_t cols, const T* 
         for (std::int64_t c = lane; c < cols; c += kWarp) acc += p[c];
         acc = warp_sum(acc);
         if (lane == 0) out[r] = static_cast<T>(acc);
+    }
+}
+
+/// Partial sums of chunks of `chunk` elements, a block per (row, chunk):
+/// the first pass for a few rows too long for one block each.
+template <class T>
+__global__ void sum_row_chunks(std::int64_t rows, std::int64_t cols, std::int64_t chunk, std::int64_t chunks,
+                               const T* in, double* partial) {
+    for (std::int64_t item = blockIdx.x; item < rows * chunks; item += gridDim.x) {
+        const std::int64_t row = item / chunks, first = (item % chunks) * chunk;
+        const std::int64_t last = first + chunk < cols ? first + chunk : cols;
+        const T* p = in + row * cols;
+        double acc = 0;
+        for (std::int64_t c = first + threadIdx.x; c < last; c += blockDim.x) acc += p[c];
+        acc = block_sum(acc);
+        if (threadIdx.x == 0) partial[item] = acc;
+    }
+}
+
+/// The second pass: each row's partial sums, in a fixed order.
+template <class T>
+__global__ void sum_partials(std::int64_t rows, std::int64_t chunks, const double* partial, T* out) {
+    for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        double acc = 0;
+        for (std::int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc += partial[row * chunks + c];
+        acc = block_sum(acc);
+        if (threadIdx.x == 0) out[row] = static_cast<T>(acc);
     }
 }
 
@@ -419,12 +508,14 @@ Status map_unary(Scalar scalar, UnaryBody described, const StridedArgs<2>& walk,
     return with_unary_body(described, [&](auto body) {
         return with_scalar(scalar, [&]<class T>() {
             using Body = decltype(body);
-            const cudaError_t launched =
-                is_flat(walk) ? cuda_for(walk.numel, UnaryFlat<Body, T>{body, static_cast<T*>(out),
-                                                                         static_cast<const T*>(in)})
-                              : cuda_for(walk.numel, UnaryStrided<Body, T>{body, walk, static_cast<T*>(out),
-                                                                            static_cast<const T*>(in)});
-            return from_cuda(launched, "map_unary");
+            T* o = static_cast<T*>(out);
+            const T* i = static_cast<const T*>(in);
+            if (is_flat(walk) && packable({out, in}))
+                return from_cuda(cuda_for(packs_of<T>(walk.numel), UnaryFlat<Body, T>{body, walk.numel, o, i}),
+                                 "map_unary");
+            return with_index(walk, [&]<class Index>() {
+                return from_cuda(cuda_for(walk.numel, UnaryStrided<Body, T, Index>{body, walk, o, i}), "map_unary");
+            });
         });
     });
 }
@@ -433,11 +524,10 @@ Status unary_backward(Scalar scalar, UnaryBody described, std::int64_t n, const 
                       void* dx) {
     return with_unary_body(described, [&](auto body) {
         return with_scalar(scalar, [&]<class T>() {
-            return from_cuda(cuda_for(n, UnaryBackward<decltype(body), T>{body, static_cast<const T*>(g),
-                                                                            static_cast<const T*>(x),
-                                                                            static_cast<const T*>(y),
-                                                                            static_cast<T*>(dx)}),
-                             "unary_backward");
+            const UnaryBackward<decltype(body), T> kernel{body, n, static_cast<const T*>(g), static_cast<const T*>(x),
+                                                          static_cast<const T*>(y), static_cast<T*>(dx)};
+            if (packable({g, x, y, dx})) return from_cuda(cuda_for(packs_of<T>(n), kernel), "unary_backward");
+            return from_cuda(cuda_for(n, UnaryBackwardEach<decltype(body), T>{kernel}), "unary_backward");
         });
     });
 }
@@ -449,24 +539,32 @@ Status map_binary(Scalar scalar, BinaryKind kind, const StridedArgs<3>& walk, vo
             using Body = decltype(body);
             T* o = static_cast<T*>(out);
             const T *pa = static_cast<const T*>(a), *pb = static_cast<const T*>(b);
-            const cudaError_t launched = is_flat(walk)
-                                             ? cuda_for(walk.numel, BinaryFlat<Body, T>{body, o, pa, pb})
-                                             : cuda_for(walk.numel, BinaryStrided<Body, T>{body, walk, o, pa, pb});
-            return from_cuda(launched, "map_binary");
+            if (is_flat(walk) && packable({out, a, b}))
+                return from_cuda(cuda_for(packs_of<T>(walk.numel), BinaryFlat<Body, T>{body, walk.numel, o, pa, pb}),
+                                 "map_binary");
+            return with_index(walk, [&]<class Index>() {
+                return from_cuda(cuda_for(walk.numel, BinaryStrided<Body, T, Index>{body, walk, o, pa, pb}),
+                                 "map_binary");
+            });
         });
     });
 }
 
 Status fill(Scalar scalar, const StridedArgs<1>& walk, double value, void* out) {
     return with_scalar(scalar, [&]<class T>() {
-        return from_cuda(cuda_for(walk.numel, Fill<T>{walk, static_cast<T>(value), static_cast<T*>(out)}), "fill");
+        return with_index(walk, [&]<class Index>() {
+            return from_cuda(cuda_for(walk.numel, Fill<T, Index>{walk, static_cast<T>(value), static_cast<T*>(out)}),
+                             "fill");
+        });
     });
 }
 
 Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, const void* src) {
     auto copy = [&]<class T>() {
-        return from_cuda(cuda_for(walk.numel, Copy<T>{walk, static_cast<T*>(dst), static_cast<const T*>(src)}),
-                         "copy_strided");
+        return with_index(walk, [&]<class Index>() {
+            return from_cuda(cuda_for(walk.numel, Copy<T, Index>{walk, static_cast<T*>(dst), static_cast<const T*>(src)}),
+                             "copy_strided");
+        });
     };
     switch (width) {
         case 1: return copy.template operator()<std::uint8_t>();
@@ -482,7 +580,19 @@ Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void*
     return with_scalar(scalar, [&]<class T>() {
         const T* pi = static_cast<const T*>(in);
         T* po = static_cast<T*>(out);
-        if (cols >= 1024) {
+        // Fewer rows than about two per multiprocessor leave the device
+        // idle with a block per row: split them into chunks first.
+        constexpr std::int64_t kChunk = 16384, kFewRows = 256;
+        if (rows < kFewRows && cols >= 4 * kChunk) {
+            const std::int64_t chunks = (cols + kChunk - 1) / kChunk;
+            int device = 0;
+            if (Status s = from_cuda(cudaGetDevice(&device), "cudaGetDevice"); !s.ok()) return s;
+            void* scratch = nullptr;
+            if (Status s = device_scratch(device, sizeof(double) * rows * chunks, &scratch); !s.ok()) return s;
+            double* partial = static_cast<double*>(scratch);
+            sum_row_chunks<T><<<grid_for(rows * chunks), kBlock>>>(rows, cols, kChunk, chunks, pi, partial);
+            sum_partials<T><<<grid_for(rows), kBlock>>>(rows, chunks, partial, po);
+        } else if (cols >= 1024) {
             sum_rows_by_block<T><<<grid_for(rows), kBlock>>>(rows, cols, pi, po);
         } else {
             constexpr int kRowsPerBlock = kBlock / kWarp;

@@ -1,9 +1,9 @@
 #pragma once
 // Convolutions on cuDNN: the conv_* launchers of vgt/cuda/launchers.hpp.
 // For each (shape, direction) cuDNN measures its algorithms once; the
-// fastest one that keeps plain fp32 arithmetic is cached and reused, with
-// one growing workspace per device. Read by backend.cu only. Without cuDNN
-// (VGT_WITH_CUDNN unset) the launchers report that instead.
+// fastest one that keeps plain fp32 arithmetic is cached and reused, its
+// workspace taken from the backend's device scratch. Read by backend.cu
+// only. Without cuDNN (VGT_WITH_CUDNN unset) the launchers say so instead.
 
 #include <array>
 #include <cstdint>
@@ -13,6 +13,7 @@
 
 #include <cuda_runtime.h>
 
+#include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
 
 #if defined(VGT_WITH_CUDNN)
@@ -51,27 +52,6 @@ Status handle_for(int device, cudnnHandle_t* handle) {
     VGT_CUDNN_TRY(cudnnCreate(&made));
     (*handles)[device] = made;
     *handle = made;
-    return {};
-}
-
-/// Scratch memory for cuDNN's algorithms, one buffer per device that grows
-/// to the largest request and is kept (all work is on one stream).
-Status workspace_for(int device, std::size_t bytes, void** data) {
-    static std::mutex mutex;
-    static auto* buffers = new std::unordered_map<int, std::pair<void*, std::size_t>>();
-    std::lock_guard<std::mutex> lock(mutex);
-    auto& [buffer, size] = (*buffers)[device];
-    if (bytes > size) {
-        if (buffer) cudaFree(buffer);
-        buffer = nullptr;
-        size = 0;
-        if (cudaMalloc(&buffer, bytes) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return {"cudaMalloc (cuDNN workspace)", "out of device memory"};
-        }
-        size = bytes;
-    }
-    *data = buffer;
     return {};
 }
 
@@ -224,7 +204,7 @@ Status prepare(int device, Scalar scalar, const ConvShape& shape, Direction dire
         return pick(results, count, find_name, c);
     }, &p.choice);
     if (!chosen.ok()) return chosen;
-    return workspace_for(device, p.choice.workspace, &p.workspace);
+    return device_scratch(device, p.choice.workspace, &p.workspace);
 }
 
 }  // namespace cudnn_detail
