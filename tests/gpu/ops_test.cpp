@@ -207,3 +207,30 @@ TEST_CASE("layer and group normalisation on CUDA match the CPU, with affine grad
         expect_same_as_cpu({uniform({2, 8, 40, 40}, -1, 3)}, [](const auto& p) { return group_norm(p[0], 2); });
     }
 }
+
+TEST_CASE("nearest upsampling on CUDA matches the CPU", "[gpu][resample]") {
+    expect_same_as_cpu({uniform({2, 3, 5, 7})}, [](const auto& x) { return upsample_nearest(x[0], 2); });
+    expect_same_as_cpu({uniform({1, 2, 3, 4, 5})}, [](const auto& x) { return upsample_nearest(x[0], {1, 2, 3}); });
+}
+
+TEST_CASE("AdamW steps on CUDA match the CPU's", "[gpu][optim]") {
+    for (const bool amsgrad : {false, true}) {
+        INFO("amsgrad " << amsgrad);
+        const Tensor start = uniform({1000}), slope = uniform({1000}, -1, 1);
+        Tensor cpu_p = detach(start).set_requires_grad();
+        Tensor gpu_p = to(detach(start), kGpu).set_requires_grad();
+        const optim::NamedTensors cpu_named{{"p", cpu_p}}, gpu_named{{"p", gpu_p}};
+        optim::AdamW cpu_opt(cpu_named, {.lr = 0.05, .amsgrad = amsgrad});
+        optim::AdamW gpu_opt(gpu_named, {.lr = 0.05, .amsgrad = amsgrad});
+        for (int step = 0; step < 3; ++step) {
+            // The gradient of sum(p · slope · (step + 1)) is the same on both devices, exactly.
+            cpu_p.zero_grad();
+            gpu_p.zero_grad();
+            backward(sum(cpu_p * (slope * double(step + 1))));
+            backward(sum(gpu_p * to(slope * double(step + 1), kGpu)));
+            cpu_opt.step(cpu_named, 0.05);
+            gpu_opt.step(gpu_named, 0.05);
+        }
+        CHECK(test::max_relative_error(on_cpu(gpu_p), cpu_p) <= 1e-6);
+    }
+}

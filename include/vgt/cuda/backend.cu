@@ -17,6 +17,8 @@
 #include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
+#include "vgt/ops/resample_kernels.hpp"
+#include "vgt/optim/adamw_kernel.hpp"
 
 namespace vgt::cuda {
 
@@ -669,6 +671,38 @@ Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const vo
                                                                      static_cast<const T*>(g), mean, rstd,
                                                                      static_cast<T*>(dw), static_cast<T*>(db));
         return from_cuda(cudaGetLastError(), "norm_rows_backward_affine");
+    });
+}
+
+Status upsample_nearest(Scalar scalar, const UpsampleShape& shape, std::int64_t out_numel, const void* in, void* out) {
+    const std::int64_t row = shape.w * shape.sw;
+    if (out_numel == 0 || row == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::UpsampleNearestRows<T> body{static_cast<const T*>(in), static_cast<T*>(out), shape.d, shape.h,
+                                                   shape.w, shape.sd, shape.sh, shape.sw};
+        return from_cuda(cuda_for(out_numel / row, body), "upsample_nearest");
+    });
+}
+
+Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std::int64_t in_numel,
+                                 const void* grad_out, void* grad_in) {
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::UpsampleNearestBackward<T> body{static_cast<const T*>(grad_out), static_cast<T*>(grad_in),
+                                                       shape.d, shape.h, shape.w, shape.sd, shape.sh, shape.sw};
+        return from_cuda(cuda_for(in_numel, body), "upsample_nearest_backward");
+    });
+}
+
+Status adamw_update(Scalar scalar, std::int64_t n, const AdamWStep& step, void* param, const void* grad,
+                    void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq) {
+    return with_scalar(scalar, [&]<class T>() {
+        const optim::kernels::AdamWUpdate<T> body{
+            static_cast<T*>(param),          static_cast<const T*>(grad),       static_cast<T*>(exp_avg),
+            static_cast<T*>(exp_avg_sq),     static_cast<T*>(max_exp_avg_sq),   static_cast<T>(step.decay_factor),
+            static_cast<T>(step.beta1),      static_cast<T>(step.one_minus_beta1), static_cast<T>(step.beta2),
+            static_cast<T>(step.one_minus_beta2), static_cast<T>(step.bias_correction2_sqrt),
+            static_cast<T>(step.eps),        static_cast<T>(step.neg_step_size)};
+        return from_cuda(cuda_for(n, body), "adamw_update");
     });
 }
 

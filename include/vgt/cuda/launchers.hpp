@@ -95,6 +95,28 @@ Status norm_rows_backward_input(Scalar scalar, const NormRows& layout, const voi
 Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const void* x, const void* g,
                                  const double* mean, const double* rstd, void* dw, void* db);
 
+// ----- resampling and optimisers ---------------------------------------------------------
+/// Extents (d, h, w) of [P, D, H, W] planes and the integer factors of
+/// nearest-neighbour upsampling.
+struct UpsampleShape {
+    std::int64_t d = 1, h = 1, w = 1, sd = 1, sh = 1, sw = 1;
+};
+/// out = in upsampled; `out_numel` elements of contiguous output.
+Status upsample_nearest(Scalar scalar, const UpsampleShape& shape, std::int64_t out_numel, const void* in, void* out);
+/// grad_in = the sum of each input element's block of grad_out.
+Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std::int64_t in_numel,
+                                 const void* grad_out, void* grad_in);
+
+/// The constants of one AdamW step, in double; the launcher rounds them to
+/// the element type exactly as the CPU does.
+struct AdamWStep {
+    double decay_factor = 1, beta1 = 0, one_minus_beta1 = 1, beta2 = 0, one_minus_beta2 = 1;
+    double bias_correction2_sqrt = 1, eps = 0, neg_step_size = 0;
+};
+/// One AdamW step over n contiguous elements (max_exp_avg_sq null without amsgrad).
+Status adamw_update(Scalar scalar, std::int64_t n, const AdamWStep& step, void* param, const void* grad,
+                    void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq);
+
 // ----- matrix products -------------------------------------------------------------
 /// C[b] = A[b] · B[b] for `batches` consecutive matrix triples: A is m×k, B
 /// k×n, each row-major or, when its flag says so, column-major; C is

@@ -267,6 +267,46 @@ inline void normalize_rows_gradients(const Tensor& x, const Tensor& g, const Ten
 #endif
 }
 
+/// Nearest-neighbour upsampling of contiguous `in` into contiguous `out`.
+inline void upsample_nearest(const Tensor& in, const Tensor& out, const UpsampleShape& shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&in, &out}, op);
+    check(cuda::upsample_nearest(scalar_of(in, op), shape, out.numel(), in.raw_data(), out.raw_data()), op);
+#else
+    (void)in, (void)out, (void)shape;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of upsample_nearest: contiguous grad_out into grad_in.
+inline void upsample_nearest_gradient(const Tensor& grad_out, const Tensor& grad_in, const UpsampleShape& shape,
+                                      std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grad_out, &grad_in}, op);
+    check(upsample_nearest_backward(scalar_of(grad_out, op), shape, grad_in.numel(), grad_out.raw_data(),
+                                    grad_in.raw_data()),
+          op);
+#else
+    (void)grad_out, (void)grad_in, (void)shape;
+    no_backend(op);
+#endif
+}
+
+/// One AdamW step of contiguous param and its state (max_exp_avg_sq may be undefined).
+inline void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+                       const Tensor& max_exp_avg_sq, const AdamWStep& step, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&param, &grad, &exp_avg, &exp_avg_sq}, op);
+    check(adamw_update(scalar_of(param, op), param.numel(), step, param.raw_data(), grad.raw_data(),
+                       exp_avg.raw_data(), exp_avg_sq.raw_data(),
+                       max_exp_avg_sq.defined() ? max_exp_avg_sq.raw_data() : nullptr),
+          op);
+#else
+    (void)param, (void)grad, (void)exp_avg, (void)exp_avg_sq, (void)max_exp_avg_sq, (void)step;
+    no_backend(op);
+#endif
+}
+
 /// y = w ⊛ x (+ bias when defined) for contiguous operands, on cuDNN.
 inline Tensor convolution(const ConvShape& shape, const Tensor& x, const Tensor& w, const Tensor& bias,
                           const Shape& out_shape, std::string_view op) {

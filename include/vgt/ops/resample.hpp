@@ -19,56 +19,13 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/core/volume_index.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/resample_kernels.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
 
 namespace kernels {
-
-/// Nearest-neighbour upsampling of [P, D, H, W] planes by integer factors,
-/// one call per output row of W·sw elements: output (z, y, x) reads input
-/// (z/sd, y/sh, x/sw), so the row is an input row with each element repeated
-/// sw times. The index arithmetic is paid once per row, not per element.
-template <class T>
-struct UpsampleNearestRows {
-    const T* in;
-    T* out;
-    std::int64_t d, h, w;     // input extents
-    std::int64_t sd, sh, sw;  // factors
-    VGT_HOST_DEVICE void operator()(std::int64_t row) const {
-        const std::int64_t od = d * sd, oh = h * sh, ow = w * sw;
-        const std::int64_t y = row % oh, z = (row / oh) % od, p = row / (oh * od);
-        const T* src = in + ((p * d + z / sd) * h + y / sh) * w;
-        T* dst = out + row * ow;
-        if (sw == 1) {
-            for (std::int64_t x = 0; x < w; ++x) dst[x] = src[x];
-            return;
-        }
-        for (std::int64_t x = 0; x < w; ++x)
-            for (std::int64_t c = 0; c < sw; ++c) dst[x * sw + c] = src[x];
-    }
-};
-
-/// Its adjoint, one call per input element: the sum of the element's block
-/// of the output gradient (a gather, so threads never write the same place).
-template <class T>
-struct UpsampleNearestBackward {
-    const T* grad_out;
-    T* grad_in;
-    std::int64_t d, h, w;
-    std::int64_t sd, sh, sw;
-    VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const std::int64_t oh = h * sh, ow = w * sw, od = d * sd;
-        const auto [p, z, y, x] = unravel_volume(i, d, h, w);
-        T acc = T(0);
-        for (std::int64_t a = 0; a < sd; ++a)
-            for (std::int64_t b = 0; b < sh; ++b) {
-                const T* row = grad_out + ((p * od + z * sd + a) * oh + y * sh + b) * ow + x * sw;
-                for (std::int64_t c = 0; c < sw; ++c) acc += row[c];
-            }
-        grad_in[i] = acc;
-    }
-};
 
 /// Output index `dst` of a linearly resized axis reads inputs i0 and i1 with
 /// weights w0 and w1 (i1 == i0 at the last input).
@@ -187,17 +144,26 @@ inline Tensor upsample_nearest(const Tensor& x, const std::vector<std::int64_t>&
 
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-    dispatch_floating(x, "upsample_nearest", [&]<class T>() {
-        const kernels::UpsampleNearestRows<T> body{in.data<T>(), out.data<T>(), ext[0], ext[1], ext[2],
-                                                   fac[0],       fac[1],         fac[2]};
-        const std::int64_t row = ext[2] * fac[2];
-        parallel_for(out.numel() / row, body, std::max<std::int64_t>(1, 4096 / row));
-    });
+    const cuda::UpsampleShape planes{ext[0], ext[1], ext[2], fac[0], fac[1], fac[2]};
+    if (!x.device().is_cpu()) {
+        cuda::upsample_nearest(in, out, planes, "upsample_nearest");
+    } else {
+        dispatch_floating(x, "upsample_nearest", [&]<class T>() {
+            const kernels::UpsampleNearestRows<T> body{in.data<T>(), out.data<T>(), ext[0], ext[1], ext[2],
+                                                       fac[0],       fac[1],         fac[2]};
+            const std::int64_t row = ext[2] * fac[2];
+            parallel_for(out.numel() / row, body, std::max<std::int64_t>(1, 4096 / row));
+        });
+    }
 
     const Shape in_shape = x.shape();
-    return autograd::record(out, "upsample_nearest", {x}, [in_shape, ext, fac](const Tensor& g) {
+    return autograd::record(out, "upsample_nearest", {x}, [in_shape, ext, fac, planes](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(in_shape, go.dtype(), go.device());
+        if (!go.device().is_cpu()) {
+            cuda::upsample_nearest_gradient(go, grad, planes, "upsample_nearest");
+            return std::vector<Tensor>{grad};
+        }
         dispatch_floating(go, "upsample_nearest", [&]<class T>() {
             const kernels::UpsampleNearestBackward<T> body{go.data<T>(), grad.data<T>(), ext[0], ext[1], ext[2],
                                                            fac[0],       fac[1],         fac[2]};

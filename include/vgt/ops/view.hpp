@@ -99,8 +99,9 @@ inline Tensor slice(const Tensor& x, int dim, std::int64_t start, std::int64_t e
     Tensor out = x.alias(shape, strides, x.offset() + start * x.strides()[d]);
     const Shape in_shape = x.shape();
     const DType dtype = x.dtype();
+    const Device device = x.device();
     return autograd::record(out, "slice", {x}, [=](const Tensor& g) {
-        Tensor grad = Tensor::zeros(in_shape, dtype);
+        Tensor grad = Tensor::zeros(in_shape, dtype, device);
         detail::copy_strided(slice(grad, d, start, end, step), g);
         return std::vector<Tensor>{grad};
     });

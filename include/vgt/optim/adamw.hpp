@@ -28,7 +28,9 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/optim/adamw_kernel.hpp"
 #include "vgt/optim/named_state.hpp"
 
 namespace vgt::optim {
@@ -65,42 +67,6 @@ void visit_fields(Visitor& v, AdamWOptions& o) {
     v("amsgrad", o.amsgrad);
 }
 
-namespace kernels {
-
-/// One AdamW step of one element. Scalars arrive as T, rounded from double
-/// as PyTorch rounds Python floats, and the operations run in PyTorch's
-/// order, so float32 results agree with it to rounding.
-template <class T>
-struct AdamWUpdate {
-    T* param;
-    const T* grad;
-    T* exp_avg;
-    T* exp_avg_sq;
-    T* max_exp_avg_sq;  // null without amsgrad
-    T decay_factor;     // 1 − lr·λ
-    T beta1, one_minus_beta1, beta2, one_minus_beta2;
-    T bias_correction2_sqrt;
-    T eps;
-    T neg_step_size;  // −lr / (1 − β₁ᵗ)
-
-    VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const T g = grad[i];
-        const T p = param[i] * decay_factor;
-        const T m = exp_avg[i] * beta1 + one_minus_beta1 * g;
-        const T v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g;
-        T v_hat = v;
-        if (max_exp_avg_sq) {
-            v_hat = max_exp_avg_sq[i] > v ? max_exp_avg_sq[i] : v;
-            max_exp_avg_sq[i] = v_hat;
-        }
-        exp_avg[i] = m;
-        exp_avg_sq[i] = v;
-        const T denom = std::sqrt(v_hat) / bias_correction2_sqrt + eps;
-        param[i] = p + neg_step_size * m / denom;
-    }
-};
-
-}  // namespace kernels
 
 class AdamW {
 public:
@@ -217,6 +183,13 @@ private:
         const double t = static_cast<double>(s.step);
         const double bias_correction1 = 1 - std::pow(options_.beta1, t);
         const double bias_correction2 = 1 - std::pow(options_.beta2, t);
+        if (!p.device().is_cpu()) {
+            const cuda::AdamWStep step{1 - lr * options_.weight_decay, options_.beta1, 1 - options_.beta1,
+                                       options_.beta2, 1 - options_.beta2, std::sqrt(bias_correction2),
+                                       options_.eps, -(lr / bias_correction1)};
+            cuda::adamw_step(p, grad, s.exp_avg, s.exp_avg_sq, s.max_exp_avg_sq, step, kOp);
+            return;
+        }
         dispatch_floating(p, kOp, [&]<class T>() {
             const kernels::AdamWUpdate<T> body{
                 p.data<T>(),
