@@ -25,6 +25,11 @@ double tolerance(DType dtype) { return dtype == DType::Float64 ? 1e-12 : 1e-5; }
 
 Tensor on_cpu(const Tensor& t) { return to(detach(t), Device::cpu()); }
 
+/// The largest relative difference of a CUDA tensor from its CPU twin.
+double max_relative_error_of(const Tensor& gpu, const Tensor& cpu) {
+    return test::max_relative_error(on_cpu(gpu), cpu);
+}
+
 /// Runs f on CPU leaves and on CUDA copies of them, then backward from one
 /// random output gradient on both, and compares the outputs and every
 /// input's gradient.
@@ -39,7 +44,7 @@ void expect_same_as_cpu(const std::vector<Tensor>& inputs, const std::function<T
     const Tensor out_gpu = f(gpu);
     REQUIRE(out_gpu.device() == kGpu);
     const double tol = tolerance(out_cpu.dtype());
-    CHECK(test::max_relative_error(on_cpu(out_gpu), out_cpu) <= tol);
+    CHECK(max_relative_error_of(out_gpu, out_cpu) <= tol);
     if (!differentiate) return;
     const Tensor seed = test::random(out_cpu.shape(), fresh_seed(), -1, 1, out_cpu.dtype());
     backward(out_cpu, seed);
@@ -48,7 +53,7 @@ void expect_same_as_cpu(const std::vector<Tensor>& inputs, const std::function<T
         INFO("gradient of input " << i);
         REQUIRE(gpu[i].grad().defined());
         CHECK(gpu[i].grad().device() == kGpu);
-        CHECK(test::max_relative_error(on_cpu(gpu[i].grad()), cpu[i].grad()) <= tol);
+        CHECK(max_relative_error_of(gpu[i].grad(), cpu[i].grad()) <= tol);
     }
 }
 
@@ -231,6 +236,22 @@ TEST_CASE("AdamW steps on CUDA match the CPU's", "[gpu][optim]") {
             cpu_opt.step(cpu_named, 0.05);
             gpu_opt.step(gpu_named, 0.05);
         }
-        CHECK(test::max_relative_error(on_cpu(gpu_p), cpu_p) <= 1e-6);
+        CHECK(max_relative_error_of(gpu_p, cpu_p) <= 1e-6);
     }
+}
+
+TEST_CASE("embedding lookups on CUDA match the CPU, repeated indices summing their gradients", "[gpu][embedding]") {
+    const Tensor index = Tensor::from_vector(std::vector<std::int64_t>{3, 0, 3, 7, 1, 3, 0, 9}, Shape{2, 4});
+    const Tensor table = uniform({10, 6});
+    Tensor cpu_table = detach(table).set_requires_grad();
+    Tensor gpu_table = to(detach(table), kGpu).set_requires_grad();
+    const Tensor cpu_out = embedding(cpu_table, index);
+    const Tensor gpu_out = embedding(gpu_table, to(index, kGpu));
+    CHECK(max_relative_error_of(gpu_out, cpu_out) == 0.0);
+    const Tensor seed = uniform({2, 4, 6});
+    backward(cpu_out, seed);
+    backward(gpu_out, to(seed, kGpu));
+    CHECK(max_relative_error_of(gpu_table.grad(), cpu_table.grad()) <= 1e-6);
+    CHECK_THROWS_WITH(embedding(gpu_table, to(Tensor::from_vector(std::vector<std::int64_t>{10}), kGpu)),
+                      Catch::Contains("found index 10"));
 }

@@ -479,6 +479,34 @@ __global__ void norm_rows_affine_gradient(NormRows layout, const T* x, const T* 
     }
 }
 
+/// One thread per output element of an embedding lookup.
+template <class T>
+struct GatherRows {
+    const std::int64_t* index;
+    const T* table;
+    T* out;
+    std::int64_t width;
+    __device__ void operator()(std::int64_t i) const { out[i] = table[index[i / width] * width + i % width]; }
+};
+
+/// The embedding gradient as a gather: one thread per table element scans
+/// the indices for its row, so no two threads add into one place and the
+/// sum runs in index order (deterministic, as on the CPU).
+template <class T>
+struct SumRowsByIndex {
+    const std::int64_t* index;
+    const T* g;
+    T* grad;
+    std::int64_t count, width;
+    __device__ void operator()(std::int64_t e) const {
+        const std::int64_t row = e / width, col = e % width;
+        T acc = 0;
+        for (std::int64_t i = 0; i < count; ++i)
+            if (index[i] == row) acc += g[i * width + col];
+        grad[e] = acc;
+    }
+};
+
 // ----- cuBLAS ---------------------------------------------------------------------
 
 /// One cuBLAS handle per device, made on first use and kept for the process.
@@ -671,6 +699,24 @@ Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const vo
                                                                      static_cast<const T*>(g), mean, rstd,
                                                                      static_cast<T*>(dw), static_cast<T*>(db));
         return from_cuda(cudaGetLastError(), "norm_rows_backward_affine");
+    });
+}
+
+Status embedding_forward(Scalar scalar, std::int64_t count, std::int64_t width, const std::int64_t* index,
+                         const void* table, void* out) {
+    return with_scalar(scalar, [&]<class T>() {
+        return from_cuda(cuda_for(count * width, GatherRows<T>{index, static_cast<const T*>(table), static_cast<T*>(out),
+                                                                width}),
+                         "embedding_forward");
+    });
+}
+
+Status embedding_backward(Scalar scalar, std::int64_t vocab, std::int64_t count, std::int64_t width,
+                          const std::int64_t* index, const void* g, void* grad) {
+    return with_scalar(scalar, [&]<class T>() {
+        return from_cuda(cuda_for(vocab * width, SumRowsByIndex<T>{index, static_cast<const T*>(g),
+                                                                   static_cast<T*>(grad), count, width}),
+                         "embedding_backward");
     });
 }
 

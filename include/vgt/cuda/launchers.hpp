@@ -95,6 +95,14 @@ Status norm_rows_backward_input(Scalar scalar, const NormRows& layout, const voi
 Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const void* x, const void* g,
                                  const double* mean, const double* rstd, void* dw, void* db);
 
+// ----- lookups ------------------------------------------------------------------------
+/// out[i, :] = table[index[i], :] for `count` rows of `width` elements.
+Status embedding_forward(Scalar scalar, std::int64_t count, std::int64_t width, const std::int64_t* index,
+                         const void* table, void* out);
+/// grad[v, :] = Σ over i with index[i] = v of g[i, :], for a table of `vocab` rows (summed in index order).
+Status embedding_backward(Scalar scalar, std::int64_t vocab, std::int64_t count, std::int64_t width,
+                          const std::int64_t* index, const void* g, void* grad);
+
 // ----- resampling and optimisers ---------------------------------------------------------
 /// Extents (d, h, w) of [P, D, H, W] planes and the integer factors of
 /// nearest-neighbour upsampling.

@@ -267,6 +267,32 @@ inline void normalize_rows_gradients(const Tensor& x, const Tensor& g, const Ten
 #endif
 }
 
+/// Rows of contiguous `table` [V, D] at contiguous int64 `index` into `out` [..., D].
+inline void embedding(const Tensor& table, const Tensor& index, const Tensor& out, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&table, &index, &out}, op);
+    check(embedding_forward(scalar_of(table, op), index.numel(), table.size(1), index.data<std::int64_t>(),
+                            table.raw_data(), out.raw_data()),
+          op);
+#else
+    (void)table, (void)index, (void)out;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of embedding: contiguous g [..., D] summed into grad [V, D] by index.
+inline void embedding_gradient(const Tensor& g, const Tensor& index, const Tensor& grad, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&g, &index, &grad}, op);
+    check(embedding_backward(scalar_of(g, op), grad.size(0), index.numel(), grad.size(1), index.data<std::int64_t>(),
+                             g.raw_data(), grad.raw_data()),
+          op);
+#else
+    (void)g, (void)index, (void)grad;
+    no_backend(op);
+#endif
+}
+
 /// Nearest-neighbour upsampling of contiguous `in` into contiguous `out`.
 inline void upsample_nearest(const Tensor& in, const Tensor& out, const UpsampleShape& shape, std::string_view op) {
 #if defined(VGT_WITH_CUDA)

@@ -100,7 +100,8 @@ inline Tensor composed_attention(const Tensor& q, const Tensor& k, const Tensor&
 
     // A causal mask over a single frame hides nothing.
     const bool masked = mask == AttentionMask::Causal && length > tokens_per_frame;
-    const Tensor frame_mask = masked ? causal_frame_mask(length, tokens_per_frame, style, q.dtype()) : Tensor{};
+    const Tensor frame_mask =
+        masked ? to(causal_frame_mask(length, tokens_per_frame, style, q.dtype()), q.device()) : Tensor{};
     // Pre-softmax −∞ entries: every row keeps its own frame's keys, so a row
     // always has a finite maximum and its masked entries become exactly 0.
     if (masked && style == MaskStyle::PreSoftmax) logits = add(logits, frame_mask);

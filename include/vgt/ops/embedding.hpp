@@ -11,9 +11,30 @@
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
+
+namespace detail {
+
+/// embedding's CUDA path: the lookup and its gradient on the device.
+inline Tensor embedding_on_device(const Tensor& table, const Tensor& weight, const Tensor& idx, Tensor out) {
+    cuda::embedding(table, idx, out, "embedding");
+    if (!autograd::any_requires_grad({weight})) return out;
+    const Tensor idx_saved = detach(idx);
+    const Shape w_shape = weight.shape();
+    const DType dtype = weight.dtype();
+    const Device device = weight.device();
+    return autograd::record(out, "embedding", {weight, idx}, [=](const Tensor& g) {
+        Tensor grad = Tensor::empty(w_shape, dtype, device);
+        cuda::embedding_gradient(detail::contiguous_data(g), idx_saved, grad, "embedding");
+        return std::vector<Tensor>{grad, Tensor{}};
+    });
+}
+
+}  // namespace detail
 
 /// Rows weight[indices] of a table weight [V, D]: int64 indices of any
 /// shape give a result of shape [..., D]. The gradient flows to weight only;
@@ -25,7 +46,9 @@ inline Tensor embedding(const Tensor& weight, const Tensor& indices) {
     const std::int64_t vocab = weight.size(0);
     const std::int64_t dim = weight.size(1);
     const Tensor idx = detail::contiguous_data(indices);
-    const std::int64_t* pi = idx.data<std::int64_t>();
+    // Indices are checked on the CPU: a device copy is read back first.
+    const Tensor host_idx = idx.device().is_cpu() ? idx : to(idx, Device::cpu());
+    const std::int64_t* pi = host_idx.data<std::int64_t>();
     const std::int64_t count = idx.numel();
     for (std::int64_t i = 0; i < count; ++i)
         VGT_CHECK(pi[i] >= 0 && pi[i] < vocab, op, "expected indices in [0, {}) for a table of {} rows, found index {}",
@@ -35,6 +58,9 @@ inline Tensor embedding(const Tensor& weight, const Tensor& indices) {
     out_shape.push_back(dim);
     Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
     const Tensor w = detail::contiguous_data(weight);
+    if (!weight.device().is_cpu()) return detail::embedding_on_device(w, weight, idx, out);
+    VGT_CHECK(idx.device().is_cpu(), op, "expected indices on the table's device {}, found {}", weight.device().str(),
+              idx.device().str());
     dispatch_floating(w, op, [&]<class T>() {
         const T* pw = w.data<T>();
         T* po = out.data<T>();
