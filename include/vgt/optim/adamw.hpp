@@ -113,7 +113,7 @@ public:
                       dtype_name(s.exp_avg.dtype()), s.exp_avg.shape(), p.str());
             const Tensor grad = detail::writable_grad(p);
             if (!grad.defined()) return;
-            detail::check_writable(kOp, "parameter", name, p);
+            detail::check_writable(kOp, "parameter", name, p, /*runs_on_cuda=*/true);
             VGT_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype(), kOp,
                       "parameter '{}': expected a gradient like the parameter ({}), found {}", name, p.str(),
                       grad.str());

@@ -41,10 +41,11 @@ NamedTensors trainable_parameters(const Block& block) {
 namespace detail {
 
 /// A tensor the tools write element by element: contiguous, float32 or
-/// float64, on the CPU (the CUDA launchers will lift the last condition).
-inline void check_writable(std::string_view op, std::string_view what, const std::string& name, const Tensor& t) {
-    VGT_CHECK(t.device().is_cpu(), op, "{} '{}': expected a CPU tensor, found one on {}", what, name,
-              t.device().str());
+/// float64, and on the CPU unless the caller has a CUDA launcher too.
+inline void check_writable(std::string_view op, std::string_view what, const std::string& name, const Tensor& t,
+                           bool runs_on_cuda = false) {
+    VGT_CHECK(t.device().is_cpu() || (runs_on_cuda && t.device().is_cuda()), op,
+              "{} '{}': expected a CPU tensor, found one on {}", what, name, t.device().str());
     VGT_CHECK(t.dtype() == DType::Float32 || t.dtype() == DType::Float64, op,
               "{} '{}': expected float32 or float64, found {}", what, name, dtype_name(t.dtype()));
     VGT_CHECK(t.is_contiguous(), op, "{} '{}': expected a contiguous tensor, found strides {}", what, name,
