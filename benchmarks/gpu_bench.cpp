@@ -62,7 +62,8 @@ void check(cudaError_t status, std::string_view call) {
 
 void check(cublasStatus_t status, std::string_view call) {
     if (status != CUBLAS_STATUS_SUCCESS)
-        throw HarnessError(fmt::format("{}: {} ({})", call, cublasGetStatusName(status), cublasGetStatusString(status)));
+        throw HarnessError(
+            fmt::format("{}: {} ({})", call, cublasGetStatusName(status), cublasGetStatusString(status)));
 }
 
 struct Settings {
@@ -260,7 +261,8 @@ std::vector<MemoryCase> memory_cases() {
     const double column = static_cast<double>(kRows) * sizeof(float);
     const std::string x = fmt::format("x [{}, {}]", kRows, kCols);
     return {
-        {"add", fmt::format("{} + y [{}, {}]", x, kRows, kCols), 3 * n, [](auto& x, auto& y, auto&) { return vgt::add(x, y); }},
+        {"add", fmt::format("{} + y [{}, {}]", x, kRows, kCols), 3 * n,
+         [](auto& x, auto& y, auto&) { return vgt::add(x, y); }},
         {"mul_row_broadcast", fmt::format("{} * r [1, {}]", x, kCols), 2 * n + row,
          [](auto& x, auto&, auto& r) { return vgt::mul(x, r); }},
         {"exp", "exp(" + x + ")", 2 * n, [](auto& x, auto&, auto&) { return vgt::exp(x); }},
@@ -456,7 +458,8 @@ void print_table(const json& report) {
 }
 
 int usage(const std::string& problem) {
-    std::fprintf(stderr, "vgt_bench_gpu: %s\nusage: vgt_bench_gpu [--json PATH] [--reps N] [--warmup N] [--case NAME]...\n",
+    std::fprintf(stderr,
+                 "vgt_bench_gpu: %s\nusage: vgt_bench_gpu [--json PATH] [--reps N] [--warmup N] [--case NAME]...\n",
                  problem.c_str());
     return 2;
 }

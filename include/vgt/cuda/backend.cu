@@ -592,8 +592,8 @@ Status fill(Scalar scalar, const StridedArgs<1>& walk, double value, void* out) 
 Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, const void* src) {
     auto copy = [&]<class T>() {
         return with_index(walk, [&]<class Index>() {
-            return from_cuda(cuda_for(walk.numel, Copy<T, Index>{walk, static_cast<T*>(dst), static_cast<const T*>(src)}),
-                             "copy_strided");
+            const Copy<T, Index> kernel{walk, static_cast<T*>(dst), static_cast<const T*>(src)};
+            return from_cuda(cuda_for(walk.numel, kernel), "copy_strided");
         });
     };
     switch (width) {
@@ -705,9 +705,8 @@ Status norm_rows_backward_affine(Scalar scalar, const NormRows& layout, const vo
 Status embedding_forward(Scalar scalar, std::int64_t count, std::int64_t width, const std::int64_t* index,
                          const void* table, void* out) {
     return with_scalar(scalar, [&]<class T>() {
-        return from_cuda(cuda_for(count * width, GatherRows<T>{index, static_cast<const T*>(table), static_cast<T*>(out),
-                                                                width}),
-                         "embedding_forward");
+        const GatherRows<T> kernel{index, static_cast<const T*>(table), static_cast<T*>(out), width};
+        return from_cuda(cuda_for(count * width, kernel), "embedding_forward");
     });
 }
 
