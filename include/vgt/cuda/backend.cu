@@ -127,8 +127,9 @@ struct UnaryBackward {
     std::int64_t n;
     const T *g, *x, *y;
     T* dx;
+    __device__ T element(std::int64_t i) const { return g[i] * body.derivative(x[i], y[i]); }
     __device__ void operator()(std::int64_t pack) const {
-        for_pack(pack, n, dx, [&](std::int64_t i) { return g[i] * body.derivative(x[i], y[i]); });
+        for_pack(pack, n, dx, [&](std::int64_t i) { return element(i); });
     }
 };
 
@@ -136,9 +137,7 @@ struct UnaryBackward {
 template <class Body, class T>
 struct UnaryBackwardEach {
     UnaryBackward<Body, T> packed;
-    __device__ void operator()(std::int64_t i) const {
-        packed.dx[i] = packed.g[i] * packed.body.derivative(packed.x[i], packed.y[i]);
-    }
+    __device__ void operator()(std::int64_t i) const { packed.dx[i] = packed.element(i); }
 };
 
 template <class Body, class T, class Index>
@@ -289,26 +288,16 @@ __global__ void sum_row_chunks(std::int64_t rows, std::int64_t cols, std::int64_
     }
 }
 
-/// The second pass: each row's partial sums, in a fixed order.
-template <class T>
-__global__ void sum_partials(std::int64_t rows, std::int64_t chunks, const double* partial, T* out) {
-    for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-        double acc = 0;
-        for (std::int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc += partial[row * chunks + c];
-        acc = block_sum(acc);
-        if (threadIdx.x == 0) out[row] = static_cast<T>(acc);
-    }
-}
-
-/// One block per row: long rows.
-template <class T>
-__global__ void sum_rows_by_block(std::int64_t rows, std::int64_t cols, const T* in, T* out) {
+/// One block per row: long rows, and the second pass over the partial sums
+/// of sum_row_chunks (In = double), which sums them in a fixed order.
+template <class In, class Out>
+__global__ void sum_rows_by_block(std::int64_t rows, std::int64_t cols, const In* in, Out* out) {
     for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        const T* p = in + r * cols;
+        const In* p = in + r * cols;
         double acc = 0;
         for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) acc += p[c];
         acc = block_sum(acc);
-        if (threadIdx.x == 0) out[r] = static_cast<T>(acc);
+        if (threadIdx.x == 0) out[r] = static_cast<Out>(acc);
     }
 }
 
@@ -621,9 +610,9 @@ Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void*
             if (Status s = device_scratch(device, sizeof(double) * rows * chunks, &scratch); !s.ok()) return s;
             double* partial = static_cast<double*>(scratch);
             sum_row_chunks<T><<<grid_for(rows * chunks), kBlock>>>(rows, cols, kChunk, chunks, pi, partial);
-            sum_partials<T><<<grid_for(rows), kBlock>>>(rows, chunks, partial, po);
+            sum_rows_by_block<double, T><<<grid_for(rows), kBlock>>>(rows, chunks, partial, po);
         } else if (cols >= 1024) {
-            sum_rows_by_block<T><<<grid_for(rows), kBlock>>>(rows, cols, pi, po);
+            sum_rows_by_block<T, T><<<grid_for(rows), kBlock>>>(rows, cols, pi, po);
         } else {
             constexpr int kRowsPerBlock = kBlock / kWarp;
             sum_rows_by_warp<T><<<grid_for((rows + kRowsPerBlock - 1) / kRowsPerBlock), kBlock>>>(rows, cols, pi, po);
