@@ -1,6 +1,7 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::tape_test {
+
 using test::random;
 
 TEST_CASE("a tensor used twice accumulates both gradients", "[autograd]") {
@@ -88,3 +89,5 @@ TEST_CASE("a custom operation plugs into the tape", "[autograd]") {
     Tensor z = Tensor(y.impl());
     CHECK_THROWS_WITH(backward(sum(z)), Catch::Contains("bad_shape") && Catch::Contains("[4]"));
 }
+
+}  // namespace vgt::test::tape_test

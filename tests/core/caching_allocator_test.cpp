@@ -6,7 +6,7 @@
 #include <vgt/core/caching_allocator.hpp>
 #include <vgt/core/host_allocator.hpp>
 
-using namespace vgt;
+namespace vgt::test::caching_allocator_test {
 
 namespace {
 // A raw allocator over the host heap that counts its calls and has a fixed
@@ -146,3 +146,5 @@ TEST_CASE("CPU tensors of 64 KiB and more reuse freed blocks; small ones use the
     set_host_cache_limit(std::size_t{1} << 30);
     CHECK(host_cache_limit() == (std::size_t{1} << 30));
 }
+
+}  // namespace vgt::test::caching_allocator_test

@@ -1,6 +1,6 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::tensor_test {
 
 TEST_CASE("tensors have shapes, strides and a dtype", "[core]") {
     Tensor t = Tensor::zeros({2, 3, 4});
@@ -119,3 +119,5 @@ TEST_CASE("parallel_for covers every index once and propagates errors", "[core][
     set_num_threads(2);
     CHECK_THROWS_AS(set_num_threads(0), Error);
 }
+
+}  // namespace vgt::test::tensor_test

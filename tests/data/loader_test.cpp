@@ -16,7 +16,8 @@
 #include <vgt/data/moving_shapes.hpp>
 #include <vgt/data/sampler.hpp>
 
-using namespace vgt;
+namespace vgt::test::loader_test {
+
 using namespace vgt::data;
 using namespace std::chrono_literals;
 
@@ -282,3 +283,5 @@ TEST_CASE("loader: the next batch is prepared while the current one is used", "[
     INFO("elapsed " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
     CHECK(elapsed < 400ms);
 }
+
+}  // namespace vgt::test::loader_test

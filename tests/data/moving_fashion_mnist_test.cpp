@@ -13,7 +13,8 @@
 
 #include <vgt/data/moving_fashion_mnist.hpp>
 
-using namespace vgt;
+namespace vgt::test::moving_fashion_mnist_test {
+
 using vgt::test::TempDir;
 using namespace vgt::data;
 namespace fs = std::filesystem;
@@ -395,3 +396,5 @@ TEST_CASE("MovingFashionMNIST validates its options", "[data][fashion]") {
     CHECK_THAT(error([](auto& o) { o.clips = -5; }), Contains("clips >= 0"));
     CHECK(error([](auto& o) { o.height = o.width = 28, o.min_speed = o.max_speed = 0; }) == "no error");
 }
+
+}  // namespace vgt::test::moving_fashion_mnist_test

@@ -11,7 +11,8 @@
 #include <vgt/data/caption.hpp>
 #include <vgt/data/moving_shapes.hpp>
 
-using namespace vgt;
+namespace vgt::test::moving_shapes_test {
+
 using namespace vgt::data;
 
 namespace {
@@ -550,3 +551,5 @@ TEST_CASE("moving shapes: bad options and indices are errors", "[data][moving_sh
     CHECK(palette_named("primary").size() == 3);
     CHECK_THROWS_WITH(palette_named("pastel"), Catch::Contains("'pastel'"));
 }
+
+}  // namespace vgt::test::moving_shapes_test

@@ -10,7 +10,8 @@
 #include <vgt/data/dataset.hpp>
 #include <vgt/data/video_folder.hpp>
 
-using namespace vgt;
+namespace vgt::test::video_folder_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -210,3 +211,5 @@ TEST_CASE("Without FFmpeg VideoFolder says how to get it", "[data][video_folder]
 }
 
 #endif
+
+}  // namespace vgt::test::video_folder_test

@@ -13,7 +13,8 @@
 #include <vgt/diffusion/all.hpp>
 #include <vgt/io/npy.hpp>
 
-using namespace vgt;
+namespace vgt::test::sampling_test {
+
 using namespace vgt::diffusion;
 
 namespace {
@@ -596,3 +597,5 @@ TEST_CASE("Guided models batch the conditional and unconditional passes", "[diff
                           Catch::Contains("expected the forward pass to return shape [6, 2, 2]"));
     }
 }
+
+}  // namespace vgt::test::sampling_test

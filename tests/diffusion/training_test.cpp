@@ -14,7 +14,8 @@
 #include <vgt/diffusion/all.hpp>
 #include <vgt/io/npy.hpp>
 
-using namespace vgt;
+namespace vgt::test::training_test {
+
 using namespace vgt::diffusion;
 
 namespace {
@@ -461,3 +462,5 @@ TEST_CASE("Schedule, objective, sampler and time-sampling names parse and list t
                       Catch::Contains("sampler: expected one of ddpm, ddim, dpm-solver++2m, euler, found 'dpm++'"));
     CHECK_THROWS_WITH(parse_time_sampling("normal"), Catch::Contains("expected one of uniform, logit-normal"));
 }
+
+}  // namespace vgt::test::training_test

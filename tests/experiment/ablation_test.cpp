@@ -28,7 +28,8 @@
 #include <vgt/io/svg_chart.hpp>
 #include <vgt/models/unet_presets.hpp>
 
-using namespace vgt;
+namespace vgt::test::ablation_test {
+
 using namespace vgt::experiment;
 
 namespace {
@@ -376,3 +377,5 @@ TEST_CASE("host memory stats count tensor storage in use and its peak") {
     reset_host_memory_peak();
     CHECK(host_memory_stats().peak_bytes_in_use == after.bytes_in_use);
 }
+
+}  // namespace vgt::test::ablation_test

@@ -18,11 +18,12 @@
 #include <nlohmann/json.hpp>
 #include <vgt/experiment/train_config.hpp>
 
+namespace vgt::test::config_docs_test {
+
 #ifndef VGT_DOCS_DIR
 #error "VGT_DOCS_DIR must name the docs/ folder (tests/CMakeLists.txt defines it)"
 #endif
 
-using namespace vgt;
 
 namespace {
 
@@ -140,3 +141,5 @@ TEST_CASE("docs/config.md names only train config keys that exist", "[experiment
     CHECK(rows >= train_config_keys().size());
     CHECK(unknown.empty());
 }
+
+}  // namespace vgt::test::config_docs_test

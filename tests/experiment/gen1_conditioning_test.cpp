@@ -23,7 +23,8 @@
 #include <vgt/experiment/trainer.hpp>
 #include <vgt/experiment/video_conditions.hpp>
 
-using namespace vgt;
+namespace vgt::test::gen1_conditioning_test {
+
 using namespace vgt::experiment;
 
 namespace {
@@ -301,3 +302,5 @@ TEST_CASE("trainer: a structure model's loss falls, and its samples edit a data 
            std::filesystem::exists(samples / "step_00000040.npy")));
     CHECK(read_checkpoint(r.checkpoint).model.config().conditioning.structure);
 }
+
+}  // namespace vgt::test::gen1_conditioning_test

@@ -9,7 +9,7 @@
 #include <vgt/ops/pad.hpp>
 #include <vgt/ops/view.hpp>
 
-using namespace vgt;
+namespace vgt::test::shape_prompt_evaluation_test {
 
 namespace {
 
@@ -102,3 +102,5 @@ TEST_CASE("shape edits: recoloured captions, colour change and trajectory error"
     CHECK(moved.trajectory_error > 2.0);
     CHECK_FALSE(moved.trajectory_kept);
 }
+
+}  // namespace vgt::test::shape_prompt_evaluation_test

@@ -22,7 +22,8 @@
 #include <vgt/experiment/train_config.hpp>
 #include <vgt/experiment/trainer.hpp>
 
-using namespace vgt;
+namespace vgt::test::trainer_test {
+
 using namespace vgt::experiment;
 
 namespace {
@@ -303,3 +304,5 @@ TEST_CASE("progress: bar and plain lines", "[experiment]") {
     CHECK(format_duration(7) == "7s");
     CHECK(progress_style("off", stderr) == ProgressStyle::off);
 }
+
+}  // namespace vgt::test::trainer_test

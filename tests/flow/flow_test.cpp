@@ -16,7 +16,7 @@
 #include <vgt/flow/visualize.hpp>
 #include <vgt/ops/grid_sample.hpp>
 
-using namespace vgt;
+namespace vgt::test::flow_test {
 
 namespace {
 
@@ -434,3 +434,5 @@ TEST_CASE("flow: pyramids, blur, gradients and the median filter", "[flow]") {
     spike.data<float>()[3 * 8 + 4] = 40.0f;
     CHECK(max_abs(sub(flow::median_filter(spike, 1), flow::uniform_flow(8, 8, 1.0, 0.0))) == 0.0);
 }
+
+}  // namespace vgt::test::flow_test

@@ -11,8 +11,7 @@
 
 #include "gpu/device_kernels.hpp"
 
-using namespace vgt;
-namespace gpu = vgt::test::gpu;
+namespace vgt::test::device_test {
 
 namespace {
 
@@ -138,3 +137,5 @@ TEST_CASE("freed device memory is reused, and the allocator's stats follow", "[g
     CHECK(after.bytes_in_use == before.bytes_in_use);
     CHECK(after.peak_bytes_in_use >= before.bytes_in_use + (std::size_t{1} << 20));
 }
+
+}  // namespace vgt::test::device_test

@@ -13,7 +13,7 @@
 #include <vgt/models/video_unet.hpp>
 #include <vgt/ops/device_copy.hpp>
 
-using namespace vgt;
+namespace vgt::test::model_test {
 
 namespace {
 
@@ -82,3 +82,5 @@ TEMPLATE_TEST_CASE("a UNet training step on CUDA matches the CPU: the loss and e
     }
 
 }
+
+}  // namespace vgt::test::model_test

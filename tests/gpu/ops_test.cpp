@@ -11,7 +11,7 @@
 
 #include <vgt/ops/device_copy.hpp>
 
-using namespace vgt;
+namespace vgt::test::ops_test {
 
 namespace {
 
@@ -257,3 +257,5 @@ TEST_CASE("embedding lookups on CUDA match the CPU, repeated indices summing the
     CHECK_THROWS_WITH(embedding(gpu_table, to(Tensor::from_vector(std::vector<std::int64_t>{10}), kGpu)),
                       Catch::Contains("found index 10"));
 }
+
+}  // namespace vgt::test::ops_test

@@ -13,7 +13,8 @@
 #include <zlib.h>
 #endif
 
-using namespace vgt;
+namespace vgt::test::idx_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -402,3 +403,5 @@ TEST_CASE("idx without zlib: a gzip stream is an error saying how to read it", "
 }
 
 #endif
+
+}  // namespace vgt::test::idx_test

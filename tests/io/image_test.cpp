@@ -11,7 +11,8 @@
 
 #include <vgt/io/image.hpp>
 
-using namespace vgt;
+namespace vgt::test::image_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -356,3 +357,5 @@ TEST_CASE("Frame grids lay frames out in rows with padding", "[io][image]") {
     CHECK_THROWS_WITH(io::save_frame_grid(dir.file("x.png"), Tensor::zeros(Shape{2, 2, 4, 4})),
                       Catch::Contains("write_png") && Catch::Contains("[2, 4, 9]"));
 }
+
+}  // namespace vgt::test::image_test

@@ -9,7 +9,8 @@
 #include <vgt/data/data_config.hpp>
 #include <vgt/io/json_config.hpp>
 
-using namespace vgt;
+namespace vgt::test::json_config_test {
+
 using vgt::test::TempDir;
 using Catch::Contains;
 
@@ -69,9 +70,16 @@ void visit_fields(V& v, Options& o) {
 
 }  // namespace example
 
+}  // namespace vgt::test::json_config_test
+
+// The codec is a specialisation in vgt::io, which the test's namespace does not enclose.
 template <>
-struct vgt::io::JsonCodec<example::Colour>
-    : vgt::io::JsonEnumCodec<example::Colour, example::colour_name, example::parse_colour> {};
+struct vgt::io::JsonCodec<vgt::test::json_config_test::example::Colour>
+    : vgt::io::JsonEnumCodec<vgt::test::json_config_test::example::Colour,
+                             vgt::test::json_config_test::example::colour_name,
+                             vgt::test::json_config_test::example::parse_colour> {};
+
+namespace vgt::test::json_config_test {
 
 namespace {
 
@@ -253,3 +261,5 @@ TEST_CASE("Data config: the data sets' options round-trip and are validated", "[
     CHECK_THROWS_WITH(bad(R"({"moving_shapes": {"palette": [{"name": "Dark red", "rgb": [1, 2, 3]}]}})"),
                       Contains("'data.moving_shapes'") && Contains("lowercase"));
 }
+
+}  // namespace vgt::test::json_config_test

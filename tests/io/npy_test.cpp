@@ -10,7 +10,8 @@
 
 #include <vgt/io/npy.hpp>
 
-using namespace vgt;
+namespace vgt::test::npy_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -301,3 +302,5 @@ TEST_CASE("npy writes atomically and cleans up", "[io][npy]") {
     std::sort(names.begin(), names.end());
     CHECK(names == std::vector<std::string>{"a.npy", "c.npy"});
 }
+
+}  // namespace vgt::test::npy_test

@@ -13,7 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <vgt/io/safetensors.hpp>
 
-using namespace vgt;
+namespace vgt::test::safetensors_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -522,3 +523,5 @@ TEST_CASE("safetensors keeps the header's order and stays fast on large or hosti
     CHECK(m.metadata.size() == 20000);
     CHECK(m.metadata.at("k19999") == "v19999");
 }
+
+}  // namespace vgt::test::safetensors_test

@@ -13,7 +13,8 @@
 #include <vgt/io/palette.hpp>
 #include <vgt/io/video.hpp>
 
-using namespace vgt;
+namespace vgt::test::video_test {
+
 using vgt::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -461,3 +462,5 @@ TEST_CASE("Without FFmpeg the video functions say how to get them", "[io][video]
 }
 
 #endif
+
+}  // namespace vgt::test::video_test

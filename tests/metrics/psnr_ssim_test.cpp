@@ -10,9 +10,10 @@
 #include "vgt/metrics/psnr.hpp"
 #include "vgt/metrics/ssim.hpp"
 
+namespace vgt::test::psnr_ssim_test {
+
 namespace {
 
-using namespace vgt;
 
 Tensor golden(const std::string& name) { return io::read_npy(std::string(VGT_GOLDEN_DIR) + "/metrics/" + name + ".npy"); }
 
@@ -111,3 +112,5 @@ TEST_CASE("SSIM and PSNR reject bad input", "[metrics]") {
     CHECK_THROWS_WITH(metrics::ssim(select(a, 0, 0), Tensor::zeros(Shape{3, 12, 12}, DType::Int64)),
                       Catch::Contains("ssim") && Catch::Contains("int64"));
 }
+
+}  // namespace vgt::test::psnr_ssim_test

@@ -12,9 +12,10 @@
 #include "vgt/data/moving_shapes.hpp"
 #include "vgt/metrics/shape_tracks.hpp"
 
+namespace vgt::test::shape_tracks_test {
+
 namespace {
 
-using namespace vgt;
 
 data::MovingShapes shapes_data(data::BackgroundTexture texture, bool all_shapes = false) {
     data::MovingShapesOptions o;
@@ -304,3 +305,5 @@ TEST_CASE("shape-track metrics reject bad input", "[metrics]") {
     CHECK(empty.caption_accuracy == 0.0);
     CHECK(std::isnan(empty.trajectory_smoothness));
 }
+
+}  // namespace vgt::test::shape_tracks_test

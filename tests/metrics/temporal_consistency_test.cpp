@@ -10,9 +10,10 @@
 #include "vgt/flow/flow_field.hpp"
 #include "vgt/metrics/temporal_consistency.hpp"
 
+namespace vgt::test::temporal_consistency_test {
+
 namespace {
 
-using namespace vgt;
 
 /// A smooth random RGB texture [3, h, w] in [0.1, 0.9], periodic in x and y.
 std::vector<double> texture(std::int64_t h, std::int64_t w, std::uint64_t seed) {
@@ -190,3 +191,5 @@ TEST_CASE("temporal consistency rejects bad input", "[metrics]") {
     CHECK_THROWS_WITH(metrics::temporal_consistency(video, metrics::FlowEstimator{}),
                       Catch::Contains("temporal_consistency") && Catch::Contains("estimator"));
 }
+
+}  // namespace vgt::test::temporal_consistency_test

@@ -27,7 +27,8 @@
 #include <vgt/models/timestep_embedding.hpp>
 #include <vgt/models/tokenizer.hpp>
 
-using namespace vgt;
+namespace vgt::test::conditioning_test {
+
 using namespace vgt::models;
 using vgt::test::max_relative_error;
 using vgt::test::random;
@@ -788,3 +789,5 @@ TEST_CASE("Conditioning options read from and write to JSON", "[models][json]") 
     CHECK(structure.sigma_per_level == 0.5);
     CHECK(io::options_to_json(structure).dump() == R"({"level":3,"sigma_per_level":0.5})");
 }
+
+}  // namespace vgt::test::conditioning_test

@@ -24,7 +24,8 @@
 #include <vgt/models/vae_loss.hpp>
 #include <vgt/optim/adamw.hpp>
 
-using namespace vgt;
+namespace vgt::test::vae_test {
+
 using models::DiagonalGaussian;
 using models::ReconstructionLoss;
 using models::Vae;
@@ -502,3 +503,5 @@ TEST_CASE("A tiny VAE trained with AdamW on a fixed MovingShapes batch halves it
     INFO("loss " << first << " -> " << last);
     CHECK(last < 0.5 * first);
 }
+
+}  // namespace vgt::test::vae_test

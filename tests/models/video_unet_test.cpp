@@ -21,7 +21,8 @@
 #include <vgt/models/unet_presets.hpp>
 #include <vgt/models/video_unet.hpp>
 
-using namespace vgt;
+namespace vgt::test::video_unet_test {
+
 using models::Conv3DUNet;
 using models::Gen1UNet;
 using models::ImageUNet;
@@ -506,3 +507,5 @@ TEST_CASE("VideoUNet errors say what was expected", "[models][unet]") {
     with_context.context = random({1, 3, 5}, 58);
     CHECK_THROWS_WITH(run(plain, with_context), Catch::Contains("no context (context_dim = 0"));
 }
+
+}  // namespace vgt::test::video_unet_test

@@ -5,7 +5,7 @@
 #include <vgt/io/npy.hpp>
 #include <vgt/ops/conv.hpp>
 
-using namespace vgt;
+namespace vgt::test::conv_test {
 
 namespace {
 
@@ -320,3 +320,5 @@ TEST_CASE("conv rejects inputs it cannot convolve", "[ops][conv][errors]") {
     CHECK_THROWS_WITH(conv2d(Tensor::zeros({2, 4, 8, 8}, DType::Int64), Tensor::zeros({6, 4, 3, 3}, DType::Int64)),
                       Contains("conv2d") && Contains("int64"));
 }
+
+}  // namespace vgt::test::conv_test

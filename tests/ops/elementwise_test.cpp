@@ -1,6 +1,7 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::elementwise_test {
+
 using test::random;
 
 TEST_CASE("binary arithmetic broadcasts and differentiates", "[ops][elementwise]") {
@@ -144,3 +145,5 @@ TEST_CASE("exp, sigmoid and silu on contiguous CPU data take the vectorised form
     CHECK(silu(big).to_vector()[0] == 0.0);
     CHECK(std::isinf(exp(neg(big)).to_vector()[0]));
 }
+
+}  // namespace vgt::test::elementwise_test

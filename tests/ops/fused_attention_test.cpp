@@ -7,8 +7,7 @@
 #include <vgt/ops/fused_attention.hpp>
 #include <vgt/ops/view.hpp>
 
-using namespace vgt;
-using namespace vgt::test;
+namespace vgt::test::fused_attention_test {
 
 namespace {
 
@@ -103,3 +102,5 @@ TEST_CASE("fused attention names what it expected on bad input", "[ops][attentio
     CHECK_THROWS_WITH(fused_attention(q, random({2, 2, 4, 3}, 2, -1, 1, DType::Float32), q, {}, 1.0),
                       Catch::Contains("one dtype"));
 }
+
+}  // namespace vgt::test::fused_attention_test

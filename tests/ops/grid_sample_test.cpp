@@ -3,7 +3,7 @@
 #include <vgt/io/npy.hpp>
 #include <vgt/ops/grid_sample.hpp>
 
-using namespace vgt;
+namespace vgt::test::grid_sample_test {
 
 namespace {
 
@@ -157,3 +157,5 @@ TEST_CASE("grid_sample reads padding for far-away and NaN coordinates", "[ops][g
     const auto border = grid_sample(x, grid, {GridPadding::Border, false}).to_vector();
     for (double v : border) CHECK(std::isfinite(v));
 }
+
+}  // namespace vgt::test::grid_sample_test

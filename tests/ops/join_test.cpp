@@ -1,6 +1,7 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::join_test {
+
 using test::random;
 
 TEST_CASE("concat, stack, split and chunk", "[ops][join]") {
@@ -39,3 +40,5 @@ TEST_CASE("constant padding", "[ops][pad]") {
     CHECK_THROWS_WITH(pad(x, {1}), Catch::Contains("pad"));
     CHECK_THROWS_WITH(pad(x, {-1, 0}), Catch::Contains("non-negative"));
 }
+
+}  // namespace vgt::test::join_test

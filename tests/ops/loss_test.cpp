@@ -8,7 +8,7 @@
 #include <vgt/ops/embedding.hpp>
 #include <vgt/ops/loss.hpp>
 
-using namespace vgt;
+namespace vgt::test::loss_test {
 
 namespace {
 
@@ -171,3 +171,5 @@ TEST_CASE("embedding rejects indices out of range", "[ops][embedding][errors]") 
     CHECK_THROWS_WITH(embedding(weight, Tensor::zeros({2})),
                       Catch::Contains("embedding") && Catch::Contains("float32"));
 }
+
+}  // namespace vgt::test::loss_test

@@ -1,6 +1,7 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::matmul_test {
+
 using test::random;
 
 namespace {
@@ -82,3 +83,5 @@ TEST_CASE("linear equals matmul plus bias on large and strided inputs, with grad
     CHECK_THROWS_WITH(linear(random({2, 3}, 1), random({5, 3}, 2, -1, 1, DType::Float32)),
                       Catch::Contains("linear") && Catch::Contains("one dtype"));
 }
+
+}  // namespace vgt::test::matmul_test

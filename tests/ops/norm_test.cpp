@@ -6,7 +6,7 @@
 #include <vgt/io/npy.hpp>
 #include <vgt/ops/norm.hpp>
 
-using namespace vgt;
+namespace vgt::test::norm_test {
 
 namespace {
 
@@ -219,3 +219,5 @@ TEST_CASE("layer_norm and group_norm give the same bits on any thread count", "[
                                        Tensor::from_vector(reference[k], shape)) < 1e-5);
     }
 }
+
+}  // namespace vgt::test::norm_test

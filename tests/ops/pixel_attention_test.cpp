@@ -6,8 +6,7 @@
 #include <vgt/ops/pixel_attention.hpp>
 #include <vgt/ops/view.hpp>
 
-using namespace vgt;
-using namespace vgt::test;
+namespace vgt::test::pixel_attention_test {
 
 namespace {
 
@@ -84,3 +83,5 @@ TEST_CASE("pixel_attention names what it expected on bad input", "[ops][attentio
     CHECK_THROWS_WITH(pixel_attention(random({1, 2, 6, 2, 2}, 1), 1, random({1, 3, 3}, 2)),
                       Catch::Contains("bias [1, 2, 2]"));
 }
+
+}  // namespace vgt::test::pixel_attention_test

@@ -1,6 +1,7 @@
 #include "support.hpp"
 
-using namespace vgt;
+namespace vgt::test::reduce_test {
+
 using test::random;
 
 TEST_CASE("sum and mean over any set of dimensions", "[ops][reduce]") {
@@ -50,3 +51,5 @@ TEST_CASE("expand and sum_to are adjoint", "[ops][reduce]") {
     CHECK(sum_to(Tensor::ones({2, 3, 5}, DType::Float64), {3, 1}).to_vector() == std::vector<double>{10, 10, 10});
     CHECK_THROWS_WITH(expand(x, {2, 2}), Catch::Contains("expand") && Catch::Contains("[2, 2]"));
 }
+
+}  // namespace vgt::test::reduce_test

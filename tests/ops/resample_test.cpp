@@ -4,7 +4,7 @@
 #include <vgt/ops/pool.hpp>
 #include <vgt/ops/resample.hpp>
 
-using namespace vgt;
+namespace vgt::test::resample_test {
 
 namespace {
 
@@ -179,3 +179,5 @@ TEST_CASE("resampling errors name the op and the shapes", "[ops][resample][pool]
     CHECK_THROWS_WITH(downsample(Tensor::zeros({3, 4}), 2),
                       Catch::Contains("downsample") && Catch::Contains("[3, 4]"));
 }
+
+}  // namespace vgt::test::resample_test

@@ -8,7 +8,7 @@
 #include <vgt/ops/dropout.hpp>
 #include <vgt/ops/softmax.hpp>
 
-using namespace vgt;
+namespace vgt::test::softmax_test {
 
 namespace {
 
@@ -204,3 +204,5 @@ TEST_CASE("softmax gives the same bits on any thread count", "[ops][softmax][par
     }
     set_num_threads(threads);
 }
+
+}  // namespace vgt::test::softmax_test

@@ -5,8 +5,7 @@
 #include <vgt/ops/view.hpp>
 #include <vgt/temporal/layout.hpp>
 
-using namespace vgt;
-using namespace vgt::test;
+namespace vgt::test::temporal_conv_test {
 
 namespace {
 
@@ -91,3 +90,5 @@ TEST_CASE("temporal_conv names what it expected on bad input", "[ops][temporal_c
     CHECK_THROWS_WITH(temporal_conv(x, random({3, 3, 3}, 2, -1, 1, DType::Float32)),
                       Catch::Contains("float32"));
 }
+
+}  // namespace vgt::test::temporal_conv_test

@@ -6,7 +6,8 @@
 #include <random>
 #include <vector>
 
-using namespace vgt;
+namespace vgt::test::view_test {
+
 using test::random;
 
 TEST_CASE("view operations differentiate", "[ops][view]") {
@@ -262,3 +263,5 @@ TEST_CASE("copy_strided rejects mismatched operands", "[ops][view][copy]") {
     CHECK_THROWS_WITH(detail::copy_strided(Tensor::empty({2}), Tensor::empty({2}, DType::Float64)),
                       Catch::Contains("copy") && Catch::Contains("float64"));
 }
+
+}  // namespace vgt::test::view_test

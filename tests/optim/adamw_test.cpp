@@ -16,7 +16,8 @@
 #include <vgt/optim/adamw.hpp>
 #include <vgt/optim/lr_schedule.hpp>
 
-using namespace vgt;
+namespace vgt::test::adamw_test {
+
 using vgt::test::max_relative_error;
 using vgt::test::random;
 
@@ -350,3 +351,5 @@ TEST_CASE("AdamW rejects bad options and parameters it was not made for", "[opti
     twice.push_back(twice.front());
     CHECK_THROWS_WITH(optim::AdamW(twice), Catch::Contains("'weight' twice"));
 }
+
+}  // namespace vgt::test::adamw_test

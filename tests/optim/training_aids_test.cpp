@@ -19,7 +19,8 @@
 #include <vgt/io/safetensors.hpp>
 #include <vgt/optim/all.hpp>
 
-using namespace vgt;
+namespace vgt::test::training_aids_test {
+
 using vgt::test::max_relative_error;
 using vgt::test::random;
 
@@ -465,3 +466,5 @@ TEST_CASE("OptimConfig reads from JSON with defaults, null switches, and errors 
     CHECK_THROWS_WITH(read(R"({"accumulation_steps": "two"})"),
                       Catch::Contains("'optim.accumulation_steps': expected an integer"));
 }
+
+}  // namespace vgt::test::training_aids_test

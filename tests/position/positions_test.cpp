@@ -14,7 +14,8 @@
 #include <vgt/nn/parameters.hpp>
 #include <vgt/position/all.hpp>
 
-using namespace vgt;
+namespace vgt::test::positions_test {
+
 using namespace vgt::position;
 using vgt::test::random;
 
@@ -467,3 +468,5 @@ TEST_CASE("position policies agree with the PyTorch references", "[position][gol
     SECTION("ALiBi") { check_golden<ALiBi>(); }
     SECTION("XPos") { check_golden<XPos>(); }
 }
+
+}  // namespace vgt::test::positions_test

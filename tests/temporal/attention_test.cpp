@@ -19,7 +19,8 @@
 #include <vgt/temporal/spatiotemporal_attention.hpp>
 #include <vgt/temporal/temporal_attention.hpp>
 
-using namespace vgt;
+namespace vgt::test::attention_test {
+
 using vgt::test::random;
 
 namespace {
@@ -521,3 +522,5 @@ TEST_CASE("position parameters are the mixer's, under position.", "[attention][m
     CHECK_THROWS_WITH(learned.forward(random(Shape{1, 7, 8, 2, 2}, 53)),
                       Catch::Contains("Learned") && Catch::Contains("7") && Catch::Contains("6"));
 }
+
+}  // namespace vgt::test::attention_test

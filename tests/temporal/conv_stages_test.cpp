@@ -11,7 +11,8 @@
 #include <vgt/temporal/conv3d_stage.hpp>
 #include <vgt/temporal/frame_conv.hpp>
 
-using namespace vgt;
+namespace vgt::test::conv_stages_test {
+
 using namespace vgt::temporal;
 
 namespace {
@@ -282,3 +283,5 @@ TEST_CASE("conv stages: errors", "[temporal][stages][errors]") {
     CHECK_THROWS_WITH(make_stage<FrameConv>(stage_options(0, 5), 112),
                       Catch::Contains("FrameConv") && Catch::Contains("in_channels = 0"));
 }
+
+}  // namespace vgt::test::conv_stages_test

@@ -11,7 +11,8 @@
 #include <vgt/temporal/no_mixer.hpp>
 #include <vgt/temporal/sequential.hpp>
 
-using namespace vgt;
+namespace vgt::test::flow_delta_test {
+
 using namespace vgt::temporal;
 
 namespace {
@@ -372,3 +373,5 @@ TEST_CASE("FlowWarp, FrameDelta and Sequential match PyTorch", "[temporal][flow_
     test::check_against_torch<FrameDelta>("frame_delta_g2_t2");
     test::check_against_torch<DeltaThenWarp>("sequential_frame_delta_flow_warp");
 }
+
+}  // namespace vgt::test::flow_delta_test

@@ -5,6 +5,8 @@
 
 #include <vgt/temporal/conv_lstm.hpp>
 
+namespace vgt::test::recurrent_test {
+
 using vgt::Shape;
 using vgt::Tensor;
 using vgt::temporal::ConvLSTM;
@@ -144,3 +146,5 @@ TEST_CASE("ConvLSTM rejects bad input and options", "[temporal][conv_lstm]") {
     CHECK_THROWS_WITH(ConvLSTM(lstm_options(8, 3), gen),
                       Catch::Contains("ConvLSTM") && Catch::Contains("norm groups") && Catch::Contains("3"));
 }
+
+}  // namespace vgt::test::recurrent_test

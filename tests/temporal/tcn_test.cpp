@@ -6,6 +6,8 @@
 
 #include <vgt/temporal/tcn.hpp>
 
+namespace vgt::test::tcn_test {
+
 using vgt::Shape;
 using vgt::Tensor;
 using vgt::temporal::MixerOptions;
@@ -186,3 +188,5 @@ TEST_CASE("TCN rejects bad input and options", "[temporal][tcn]") {
     CHECK_THROWS_WITH(TCN(tcn_options(8, 2, 3, 3), gen),
                       Catch::Contains("TCN") && Catch::Contains("norm groups") && Catch::Contains("3"));
 }
+
+}  // namespace vgt::test::tcn_test
