@@ -220,6 +220,23 @@ TEST_CASE("nearest upsampling on CUDA matches the CPU", "[gpu][resample]") {
     expect_same_as_cpu({uniform({1, 2, 3, 4, 5})}, [](const auto& x) { return upsample_nearest(x[0], {1, 2, 3}); });
 }
 
+TEST_CASE("bilinear grid sampling and warping on CUDA match the CPU, gradients of image and grid too",
+          "[gpu][resample]") {
+    for (const GridPadding padding : {GridPadding::Zeros, GridPadding::Border}) {
+        for (const bool align_corners : {false, true}) {
+            INFO("border padding " << (padding == GridPadding::Border) << ", align_corners " << align_corners);
+            // Points up to 20% past the edges, so that both paddings are exercised.
+            expect_same_as_cpu({uniform({2, 5, 7, 9}), uniform({2, 6, 8, 2}, -1.2, 1.2)}, [&](const auto& p) {
+                return grid_sample(p[0], p[1], {padding, align_corners});
+            });
+        }
+    }
+    expect_same_as_cpu({uniform({3, 4, 10, 12}), uniform({3, 2, 10, 12}, -3, 3)},
+                       [](const auto& p) { return warp(p[0], p[1]); });
+    expect_same_as_cpu({uniform({1, 2, 6, 5}, -1, 1, DType::Float64), uniform({1, 4, 3, 2}, -1, 1, DType::Float64)},
+                       [](const auto& p) { return grid_sample(p[0], p[1]); });
+}
+
 TEST_CASE("AdamW steps on CUDA match the CPU's", "[gpu][optim]") {
     for (const bool amsgrad : {false, true}) {
         INFO("amsgrad " << amsgrad);

@@ -16,6 +16,7 @@
 #include "vgt/cuda/cudnn_convolution.cuh"
 #include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
+#include "vgt/ops/grid_sample_kernels.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 #include "vgt/ops/resample_kernels.hpp"
 #include "vgt/optim/adamw_kernel.hpp"
@@ -724,6 +725,39 @@ Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std:
         const kernels::UpsampleNearestBackward<T> body{static_cast<const T*>(grad_out), static_cast<T*>(grad_in),
                                                        shape.d, shape.h, shape.w, shape.sd, shape.sh, shape.sw};
         return from_cuda(cuda_for(in_numel, body), "upsample_nearest_backward");
+    });
+}
+
+namespace {
+kernels::GridSampleGeometry geometry_of(const GridSampleShape& s) {
+    return {s.c, s.h, s.w, s.ho, s.wo, s.border ? GridPadding::Border : GridPadding::Zeros, s.align_corners};
+}
+}  // namespace
+
+Status grid_sample_forward(Scalar scalar, const GridSampleShape& shape, const void* in, const void* grid, void* out) {
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::GridSampleForwardPoint<T> body{static_cast<const T*>(in), static_cast<const T*>(grid),
+                                                      static_cast<T*>(out), geometry_of(shape)};
+        return from_cuda(cuda_for(shape.n * shape.ho * shape.wo, body), "grid_sample_forward");
+    });
+}
+
+Status grid_sample_backward_input(Scalar scalar, const GridSampleShape& shape, const void* grid, const void* grad_out,
+                                  void* grad_in) {
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::GridSampleBackwardInput<T> body{static_cast<const T*>(grid), static_cast<const T*>(grad_out),
+                                                       static_cast<T*>(grad_in), geometry_of(shape)};
+        return from_cuda(cuda_for(shape.n * shape.c, body), "grid_sample_backward_input");
+    });
+}
+
+Status grid_sample_backward_grid(Scalar scalar, const GridSampleShape& shape, const void* in, const void* grid,
+                                 const void* grad_out, void* grad_grid) {
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::GridSampleBackwardGrid<T> body{static_cast<const T*>(in), static_cast<const T*>(grid),
+                                                      static_cast<const T*>(grad_out), static_cast<T*>(grad_grid),
+                                                      geometry_of(shape)};
+        return from_cuda(cuda_for(shape.n * shape.ho * shape.wo, body), "grid_sample_backward_grid");
     });
 }
 

@@ -115,6 +115,23 @@ Status upsample_nearest(Scalar scalar, const UpsampleShape& shape, std::int64_t 
 Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std::int64_t in_numel,
                                  const void* grad_out, void* grad_in);
 
+/// Bilinear grid sampling of [n, c, h, w] images at [n, ho, wo, 2] points
+/// (ops/grid_sample.hpp); all tensors contiguous.
+struct GridSampleShape {
+    std::int64_t n = 0, c = 0, h = 0, w = 0, ho = 0, wo = 0;
+    bool border = false;  // GridPadding::Border, else Zeros
+    bool align_corners = false;
+};
+/// out [n, c, ho, wo] = in sampled at grid.
+Status grid_sample_forward(Scalar scalar, const GridSampleShape& shape, const void* in, const void* grid, void* out);
+/// grad_in [n, c, h, w] = every point's grad_out scattered onto its four neighbours (one thread per plane, so
+/// the sums run in the CPU's order).
+Status grid_sample_backward_input(Scalar scalar, const GridSampleShape& shape, const void* grid, const void* grad_out,
+                                  void* grad_in);
+/// grad_grid [n, ho, wo, 2] = the derivative of each point's weights, summed over channels.
+Status grid_sample_backward_grid(Scalar scalar, const GridSampleShape& shape, const void* in, const void* grid,
+                                 const void* grad_out, void* grad_grid);
+
 /// The constants of one AdamW step, in double; the launcher rounds them to
 /// the element type exactly as the CPU does.
 struct AdamWStep {

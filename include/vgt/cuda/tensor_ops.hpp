@@ -15,6 +15,7 @@
 #include "vgt/core/cuda_error.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/cuda/launchers.hpp"
+#include "vgt/ops/grid_sample_kernels.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 #include "vgt/ops/strided_loop.hpp"
 
@@ -300,6 +301,54 @@ inline void upsample_nearest(const Tensor& in, const Tensor& out, const Upsample
     check(cuda::upsample_nearest(scalar_of(in, op), shape, out.numel(), in.raw_data(), out.raw_data()), op);
 #else
     (void)in, (void)out, (void)shape;
+    no_backend(op);
+#endif
+}
+
+/// The launcher's view of a grid_sample geometry over `n` images.
+inline GridSampleShape grid_sample_shape(std::int64_t n, const kernels::GridSampleGeometry& g) {
+    return {n, g.c, g.h, g.w, g.ho, g.wo, g.padding == GridPadding::Border, g.align_corners};
+}
+
+/// Bilinear sampling of contiguous `in` [N, C, H, W] at contiguous `grid` into `out`.
+inline void grid_sample(const Tensor& in, const Tensor& grid, const Tensor& out,
+                        const kernels::GridSampleGeometry& geometry, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&in, &grid, &out}, op);
+    check(grid_sample_forward(scalar_of(in, op), grid_sample_shape(in.size(0), geometry), in.raw_data(),
+                              grid.raw_data(), out.raw_data()),
+          op);
+#else
+    (void)in, (void)grid, (void)out, (void)geometry;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of grid_sample with respect to its input, into `grad_in`.
+inline void grid_sample_input_gradient(const Tensor& grid, const Tensor& grad_out, const Tensor& grad_in,
+                                       const kernels::GridSampleGeometry& geometry, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grid, &grad_out, &grad_in}, op);
+    check(grid_sample_backward_input(scalar_of(grad_out, op), grid_sample_shape(grad_in.size(0), geometry),
+                                     grid.raw_data(), grad_out.raw_data(), grad_in.raw_data()),
+          op);
+#else
+    (void)grid, (void)grad_out, (void)grad_in, (void)geometry;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of grid_sample with respect to its grid, into `grad_grid`.
+inline void grid_sample_grid_gradient(const Tensor& in, const Tensor& grid, const Tensor& grad_out,
+                                      const Tensor& grad_grid, const kernels::GridSampleGeometry& geometry,
+                                      std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&in, &grid, &grad_out, &grad_grid}, op);
+    check(grid_sample_backward_grid(scalar_of(grad_out, op), grid_sample_shape(in.size(0), geometry), in.raw_data(),
+                                    grid.raw_data(), grad_out.raw_data(), grad_grid.raw_data()),
+          op);
+#else
+    (void)in, (void)grid, (void)grad_out, (void)grad_grid, (void)geometry;
     no_backend(op);
 #endif
 }

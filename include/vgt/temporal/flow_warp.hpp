@@ -36,6 +36,7 @@
 #include "vgt/nn/conv.hpp"
 #include "vgt/nn/group_norm.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/grid_sample.hpp"
 #include "vgt/ops/join.hpp"
@@ -86,7 +87,7 @@ public:
     Tensor predicted_flow(const Tensor& video) const {
         const VideoShape v = check_video(video);
         const Tensor flow = head_flow(normalized(video), v);
-        return with_zero_first_frame(flow, v, 2, video.dtype());
+        return with_zero_first_frame(flow, v, 2, video.dtype(), video.device());
     }
 
     /// The previous frames aligned to each frame, warp(h_{t−1}, flow_t) with
@@ -148,8 +149,9 @@ private:
     }
 
     /// [B·(T − 1), K, H, W] (undefined when T = 1) → [B, T, K, H, W] with frame 0 zero.
-    static Tensor with_zero_first_frame(const Tensor& later, const VideoShape& v, std::int64_t k, DType dtype) {
-        const Tensor first = Tensor::zeros(Shape{v.batch, 1, k, v.height, v.width}, dtype);
+    static Tensor with_zero_first_frame(const Tensor& later, const VideoShape& v, std::int64_t k, DType dtype,
+                                        Device device) {
+        const Tensor first = Tensor::zeros(Shape{v.batch, 1, k, v.height, v.width}, dtype, device);
         if (!later.defined()) return first;
         return concat({first, unfold_frames(later, v.batch)}, 1);
     }
@@ -178,14 +180,14 @@ private:
         later = upsample_bilinear(later, v.height, v.width, false);
         const std::vector<double> factors{static_cast<double>(v.width) / static_cast<double>(wf),
                                           static_cast<double>(v.height) / static_cast<double>(hf)};
-        return mul(later, to(Tensor::from_vector(factors, Shape{1, 2, 1, 1}), flow.dtype()));
+        return mul(later, to(to(Tensor::from_vector(factors, Shape{1, 2, 1, 1}), flow.dtype()), flow.device()));
     }
 
     /// warp(h_{t−1}, flow_t) for t ≥ 1, zeros at t = 0: [B, T, C, H, W].
     Tensor warped(const Tensor& h, const Tensor& flow, const VideoShape& v) const {
         const Tensor later = flow.defined() ? warp(frame_range(h, v, 0, v.frames - 1), flow, GridPadding::Zeros)
                                             : Tensor{};
-        return with_zero_first_frame(later, v, v.channels, h.dtype());
+        return with_zero_first_frame(later, v, v.channels, h.dtype(), h.device());
     }
 
     Tensor mix(const Tensor& video, const Tensor& h, const Tensor& flow, const VideoShape& v) const {

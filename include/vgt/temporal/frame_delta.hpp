@@ -96,7 +96,7 @@ private:
 
     /// d_t = h_t − h_{t−1} with d_0 = 0, [B, T, C, H, W].
     static Tensor frame_differences(const Tensor& h, const VideoShape& v) {
-        const Tensor first = Tensor::zeros(Shape{v.batch, 1, v.channels, v.height, v.width}, h.dtype());
+        const Tensor first = Tensor::zeros(Shape{v.batch, 1, v.channels, v.height, v.width}, h.dtype(), h.device());
         if (v.frames < 2) return first;
         return concat({first, sub(slice(h, 1, 1, v.frames), slice(h, 1, 0, v.frames - 1))}, 1);
     }
