@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "vgt/core/macros.hpp"
 
@@ -17,6 +18,22 @@ enum class GridPadding {
 };
 
 namespace kernels {
+
+/// a·b rounded to T on its own. Compilers may fuse a product with a later
+/// addition into one FMA, and the CPU's and the GPU's compilers do not fuse
+/// the same ones; a sampling position that rounds differently moves the
+/// grid's gradient by more than float32's tolerance (its derivative
+/// multiplies pixel differences by the grid's scale).
+template <class T>
+VGT_HOST_DEVICE T rounded_product(T a, T b) {
+#ifdef __CUDA_ARCH__
+    if constexpr (std::is_same_v<T, float>) return __fmul_rn(a, b);  // intrinsics that are never fused
+    else return __dmul_rn(a, b);
+#else
+    volatile T product = a * b;  // a store the compiler must round, which no FMA can absorb
+    return product;
+#endif
+}
 
 /// A pixel-space coordinate and its derivative with respect to the
 /// normalised coordinate it came from.
@@ -33,10 +50,10 @@ VGT_HOST_DEVICE GridCoordinate<T> grid_source_coordinate(T coord, std::int64_t s
                                                          bool align_corners) {
     GridCoordinate<T> c;
     if (align_corners) {
-        c.value = (coord + T(1)) / T(2) * T(size - 1);
+        c.value = rounded_product((coord + T(1)) / T(2), T(size - 1));
         c.grad = T(size - 1) / T(2);
     } else {
-        c.value = ((coord + T(1)) * T(size) - T(1)) / T(2);
+        c.value = (rounded_product(coord + T(1), T(size)) - T(1)) / T(2);
         c.grad = T(size) / T(2);
     }
     if (padding == GridPadding::Border) {

@@ -24,6 +24,7 @@
 #include "vgt/nn/group_norm.hpp"
 #include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/fused_attention.hpp"
 #include "vgt/ops/pixel_attention.hpp"
@@ -82,7 +83,7 @@ public:
             permute(reshape(qkv.forward(tokens), Shape{n, length, 3, heads, c / heads}), {2, 0, 3, 1, 4});
         auto [q, k] = position.rotate(select(qkv_heads, 0, 0), select(qkv_heads, 0, 1), ctx);
         const Tensor attended = nn::scaled_dot_product_attention(
-            q, k, select(qkv_heads, 0, 2), position.attention_bias(ctx),
+            q, k, select(qkv_heads, 0, 2), attention_bias_on(video.device(), ctx),
             causal_mask_ ? nn::AttentionMask::Causal : nn::AttentionMask::None, mask_style_, ctx.tokens_per_frame);
 
         const Tensor merged = reshape(permute(attended, {0, 2, 1, 3}), Shape{n, length, c});
@@ -124,6 +125,13 @@ public:
     }
 
 private:
+    /// The position policy's bias, on the video's device: constant biases
+    /// (ALiBi) are built on the CPU, learned ones live with the parameters.
+    Tensor attention_bias_on(Device device, const position::PositionContext& ctx) const {
+        const Tensor bias = position.attention_bias(ctx);
+        return bias.defined() && bias.device() != device ? to(bias, device) : bias;
+    }
+
     /// Per-pixel attention without regrouping the video into sequences: the
     /// projections are per-frame GEMMs (temporal_conv with one tap, the
     /// Linear weights seen as [out, in, 1]) and pixel_attention attends over
