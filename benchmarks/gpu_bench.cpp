@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -32,6 +33,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <vgt/bench/unet_cases.hpp>
 #include <vgt/vgt.hpp>
 
 #include "bench_harness.hpp"  // parse_flags
@@ -388,6 +390,58 @@ void conv_case(json& record, const ConvCase& c, bool backward, Settings s) {
     record["tflops"] = tflops(flops, record["median_ms"].get<double>());
 }
 
+// ----- one training step of each UNet preset ------------------------------------------
+
+/// The step of benchmarks/unet_bench.cpp (vgt/bench/unet_cases.hpp) on the
+/// GPU: the text-to-video quality bar's denoiser, every weight redrawn
+/// uniform in ±0.1, then forward, MSE loss, backward into every weight and
+/// one AdamW step. At this size (x [8, 8, 3, 32, 32]) the step is hundreds
+/// of small kernels, so it measures the cost of launching them as much as
+/// the GPU's arithmetic. FLOPs: the forward's, three times.
+template <class UNet>
+void unet_step_case(json& record, std::string_view preset, const Settings& s) {
+    const vgt::models::VideoUNetOptions options = vgt::bench::quality_bar_unet_options();
+    const Shape video = vgt::bench::quality_bar_video();
+    const std::int64_t tokens = vgt::bench::quality_bar_context_tokens;
+    vgt::Generator gen(1234);
+    UNet model(options, gen);
+    model.visit_parameters(
+        [&](const std::string&, Tensor& p) {  // on the CPU still, in place, as the CPU case does
+            const Tensor r =
+                vgt::rand(p.shape(), gen, p.dtype(), -vgt::bench::unet_weight_range, vgt::bench::unet_weight_range);
+            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
+        },
+        "");
+    vgt::nn::move_parameters(model, kGpu);
+    vgt::optim::AdamW optimiser(model, vgt::bench::unet_step_adamw());
+    const Tensor x = random_on_gpu(video, 51), target = random_on_gpu(video, 52);
+    const Tensor time = random_on_gpu({video[0], options.time_embed_dim}, 53);
+    const Tensor context = random_on_gpu({video[0], tokens, options.context_dim}, 54);
+
+    record["kind"] = "autograd";
+    record["description"] = fmt::format("UNet preset {} training step (AdamW), x {}, context [{}, {}, {}]", preset,
+                                        video, video[0], tokens, options.context_dim);
+    const double flops = 3.0 * model.flops(video, tokens);
+    record["flops"] = flops;
+    record["params"] = model.params();
+    record.update(timing_record(time_on_device(
+        [&] {
+            vgt::nn::zero_grad(model);
+            vgt::backward(vgt::mse_loss(model.forward(x, time, context), target));
+            optimiser.step(model);
+            return Tensor{};
+        },
+        s)));
+    record["tflops"] = tflops(flops, record["median_ms"].get<double>());
+    model.visit_parameters(
+        [&](const std::string& name, Tensor& p) {
+            if (p.device() != kGpu || !p.grad().defined() || p.grad().device() != kGpu)
+                throw HarnessError(fmt::format("expected {} and its gradient on {}, found {} and {}", name,
+                                               kGpu.str(), p.device().str(), p.grad().str()));
+        },
+        "");
+}
+
 // ----- running and reporting -----------------------------------------------------------
 
 /// Runs one case into its record. vgt::Error means vgt cannot (yet) run
@@ -556,6 +610,14 @@ int main(int argc, char** argv) {
             const std::string name = backward ? c.name + "_fwd_bwd" : c.name;
             if (s.wants(name)) cases.push_back(run_case(name, [&](json& r) { conv_case(r, c, backward, s); }));
         }
+
+    for (const std::string_view preset : vgt::models::kUNetNames) {
+        const std::string name = fmt::format("unet_{}_step", preset);
+        if (!s.wants(name)) continue;
+        vgt::models::visit_unet(preset, [&]<class UNet>() {
+            cases.push_back(run_case(name, [&](json& r) { unet_step_case<UNet>(r, preset, s); }));
+        });
+    }
 
     report["copy_gbps"] = copy_gbps;
     report["cases"] = cases;

@@ -17,6 +17,7 @@ timing on both sides. All these settings live in this process only.
 """
 
 import argparse
+import importlib
 import json
 import statistics
 import sys
@@ -71,7 +72,14 @@ def conv_names():
     return [name + suffix for name in conv_cases() for suffix in ("", "_fwd_bwd")]
 
 
-ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd", *conv_names()]
+UNET_PRESETS = ["magicvideo", "gen1", "vdm", "conv3d", "image"]  # models/unet_presets.hpp's order
+
+
+def unet_step_names():
+    return [f"unet_{preset}_step" for preset in UNET_PRESETS]
+
+
+ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd", *conv_names(), *unet_step_names()]
 
 
 # ----- timing ----------------------------------------------------------------------
@@ -223,6 +231,40 @@ def conv_case(torch, F, x_shape, w_shape, pad, backward, args):
     return record
 
 
+def unet_step_case(torch, F, preset, args):
+    """One training step of a UNet preset, as unet_step_case in gpu_bench.cpp:
+    benchmarks/unet_torch.py's model (the PyTorch twin of vgt's UNet, every
+    weight redrawn uniform in ±0.1) on the GPU, forward, MSE loss, backward
+    and one step of PyTorch's default AdamW. FLOPs: the forward's, counted
+    by unet_torch.py, three times."""
+    unet = importlib.import_module("unet_torch")
+    unet.use_batched_stages(preset)
+    model = unet.build(preset, torch.float32)
+    unet.randomize(torch, model, unet.WEIGHT_RANGE, seed=1234)
+    model = model.cuda()
+    video, tokens, options = unet.VIDEO, unet.CONTEXT_TOKENS, unet.OPTIONS
+    x, target = random_on_gpu(torch, video, 51), random_on_gpu(torch, video, 52)
+    time = random_on_gpu(torch, [video[0], options["time_embed_dim"]], 53)
+    context = random_on_gpu(torch, [video[0], tokens, options["context_dim"]], 54)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=unet.LEARNING_RATE, weight_decay=unet.WEIGHT_DECAY)
+
+    def step():
+        optimiser.zero_grad(set_to_none=True)
+        F.mse_loss(model(x, time, context), target).backward()
+        optimiser.step()
+
+    record = timing_record(time_on_device(torch, step, args))
+    for name, p in model.named_parameters():
+        if p.grad is None or p.grad.device != p.device:
+            raise RuntimeError(f"expected the gradient of {name} on {p.device}")
+    flops = 3.0 * unet.counted_flops(preset)(torch)
+    record.update(kind="autograd", flops=flops, tflops=flops / (record["median_ms"] * 1e-3) / 1e12,
+                  params=sum(p.numel() for p in model.parameters()),
+                  description=(f"UNet preset {preset} training step (AdamW), x {shape_text(video)}, "
+                               f"context [{video[0]}, {tokens}, {options['context_dim']}]"))
+    return record
+
+
 def run_case(torch, name, body):
     """One case's record; an exception becomes the record's `failed` key."""
     print(f"gpu_torch: {name}", file=sys.stderr, flush=True)
@@ -270,6 +312,9 @@ def measure(args):
             if wants(full_name):
                 cases.append(run_case(torch, full_name,
                                       lambda: conv_case(torch, F, x_shape, w_shape, pad, backward, args)))
+    for preset, name in zip(UNET_PRESETS, unet_step_names()):
+        if wants(name):
+            cases.append(run_case(torch, name, lambda: unet_step_case(torch, F, preset, args)))
     report["copy_gbps"] = copy_gbps
     report["cases"] = cases
     return report, None
