@@ -59,8 +59,8 @@ class AttentionMixer(nn.Module):
         logits = torch.einsum("nhid,nhjd->nhij", q, k) / math.sqrt(d)
         bias = self.position.attention_bias(ctx)
         if bias is not None:
-            logits = logits + bias.to(logits.dtype)
-        frame = torch.arange(length) // per_frame
+            logits = logits + bias.to(logits)
+        frame = torch.arange(length, device=logits.device) // per_frame
         visible = frame[None, :] <= frame[:, None]  # [query, key]
         if self.causal and not self.post_softmax:
             logits = logits.masked_fill(~visible, float("-inf"))

@@ -13,6 +13,8 @@
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/reduce.hpp"
 #include "vgt/ops/softmax.hpp"
 #include "vgt/ops/view.hpp"
 
@@ -56,6 +58,13 @@ inline Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction reduc
               dtype_name(pred.dtype()), dtype_name(target.dtype()));
     VGT_CHECK(reduction != Reduction::Mean || pred.numel() > 0, op,
               "expected a non-empty input for a mean, found shape {}", pred.shape());
+    if (!pred.device().is_cpu()) {
+        // On a GPU the loss is its point-wise and reduction ops, each with
+        // its own kernel and backward there.
+        const Tensor squared = square(sub(pred, target));
+        if (reduction == Reduction::None) return squared;
+        return reduction == Reduction::Sum ? sum(squared) : mean(squared);
+    }
     const Tensor p = detail::contiguous_data(pred);
     const Tensor t = detail::contiguous_data(target);
     const std::int64_t n = p.numel();
