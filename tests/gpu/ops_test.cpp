@@ -179,7 +179,7 @@ TEST_CASE("CUDA tensors fill, and misuse is an error that names what was found",
     CHECK_THROWS_WITH(add(cpu, gpu), Catch::Contains("one device"));
     CHECK_THROWS_WITH(matmul(gpu, transpose(cpu, 0, 1)), Catch::Contains("one device"));
     // An operation without a CUDA kernel reports it instead of reading device memory.
-    CHECK_THROWS_WITH(max(gpu, 0), Catch::Contains("no CUDA kernel"));
+    CHECK_THROWS_WITH(avg_pool1d(reshape(gpu, {1, 3, 4}), 2), Catch::Contains("no CUDA kernel"));
 }
 
 TEST_CASE("convolutions on CUDA (cuDNN) match the CPU, gradients of input, weight and bias too", "[gpu][conv]") {
@@ -224,6 +224,34 @@ TEST_CASE("layer and group normalisation on CUDA match the CPU, with affine grad
 TEST_CASE("nearest upsampling on CUDA matches the CPU", "[gpu][resample]") {
     expect_same_as_cpu({uniform({2, 3, 5, 7})}, [](const auto& x) { return upsample_nearest(x[0], 2); });
     expect_same_as_cpu({uniform({1, 2, 3, 4, 5})}, [](const auto& x) { return upsample_nearest(x[0], {1, 2, 3}); });
+}
+
+TEST_CASE("max and argmax on CUDA match the CPU along every dimension, gradients too", "[gpu][reduce]") {
+    const Tensor x = uniform({3, 4, 5});
+    for (int dim = 0; dim < 3; ++dim) {
+        INFO("dim " << dim);
+        expect_same_as_cpu({x}, [&](const auto& p) { return max(p[0], dim); });
+        expect_same_as_cpu({x}, [&](const auto& p) { return max(p[0], dim, true); });
+        CHECK(to(argmax(to(x, kGpu), dim), Device::cpu()).to_vector<std::int64_t>() ==
+              argmax(x, dim).to_vector<std::int64_t>());
+    }
+    expect_same_as_cpu({uniform({6, 7}, -1, 1, DType::Float64)}, [](const auto& p) { return max(p[0]); });
+    // Ties go to the first maximum on both devices.
+    const Tensor ties = Tensor::from_vector(std::vector<float>{1, 3, 3, 0, 2, 2}, Shape{2, 3});
+    CHECK(to(argmax(to(ties, kGpu), 1), Device::cpu()).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 1});
+}
+
+TEST_CASE("bilinear resizing on CUDA matches the CPU, up and down, with and without align_corners",
+          "[gpu][resample]") {
+    for (const bool align_corners : {false, true}) {
+        INFO("align_corners " << align_corners);
+        expect_same_as_cpu({uniform({2, 3, 5, 7})},
+                           [&](const auto& x) { return upsample_bilinear(x[0], 11, 16, align_corners); });
+        expect_same_as_cpu({uniform({1, 4, 12, 9})},
+                           [&](const auto& x) { return upsample_bilinear(x[0], 5, 4, align_corners); });
+        expect_same_as_cpu({uniform({2, 2, 6, 6}, -1, 1, DType::Float64)},
+                           [&](const auto& x) { return upsample_bilinear(x[0], 13, 7, align_corners); });
+    }
 }
 
 TEST_CASE("bilinear grid sampling and warping on CUDA match the CPU, gradients of image and grid too",

@@ -16,6 +16,7 @@
 #include "vgt/cuda/cudnn_convolution.cuh"
 #include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
+#include "vgt/ops/argmax_kernels.hpp"
 #include "vgt/ops/grid_sample_kernels.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
 #include "vgt/ops/resample_kernels.hpp"
@@ -595,6 +596,25 @@ Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, co
     return {"copy_strided", "expected elements of 1, 2, 4 or 8 bytes"};
 }
 
+Status argmax_rows(Scalar scalar, std::int64_t rows, std::int64_t inner, const void* in, std::int64_t* index,
+                   void* value) {
+    if (rows <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::ArgmaxRows<T> body{static_cast<const T*>(in), index, static_cast<T*>(value), inner};
+        return from_cuda(cuda_for(rows, body), "argmax_rows");
+    });
+}
+
+Status scatter_to_argmax(Scalar scalar, std::int64_t rows, std::int64_t extent, std::int64_t after,
+                         const void* grad_out, const std::int64_t* index, void* grad_in) {
+    if (rows <= 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::ScatterToArgmax<T> body{static_cast<const T*>(grad_out), index, static_cast<T*>(grad_in),
+                                               extent, after};
+        return from_cuda(cuda_for(rows, body), "scatter_to_argmax");
+    });
+}
+
 Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void* in, void* out) {
     if (rows <= 0) return {};
     return with_scalar(scalar, [&]<class T>() {
@@ -725,6 +745,40 @@ Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std:
         const kernels::UpsampleNearestBackward<T> body{static_cast<const T*>(grad_out), static_cast<T*>(grad_in),
                                                        shape.d, shape.h, shape.w, shape.sd, shape.sh, shape.sw};
         return from_cuda(cuda_for(in_numel, body), "upsample_nearest_backward");
+    });
+}
+
+Status upsample_bilinear(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
+                         const void* in, void* out) {
+    const std::int64_t n = shape.planes * shape.oh * shape.ow;
+    if (n == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::UpsampleBilinear<T> body{static_cast<const T*>(in),
+                                                static_cast<T*>(out),
+                                                static_cast<const kernels::LinearTap<T>*>(rows),
+                                                static_cast<const kernels::LinearTap<T>*>(cols),
+                                                shape.h,
+                                                shape.w,
+                                                shape.oh,
+                                                shape.ow};
+        return from_cuda(cuda_for(n, body), "upsample_bilinear");
+    });
+}
+
+Status upsample_bilinear_backward(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
+                                  const void* grad_out, void* grad_in) {
+    const std::int64_t n = shape.planes * shape.h;
+    if (n == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::UpsampleBilinearBackwardRows<T> body{static_cast<const T*>(grad_out),
+                                                            static_cast<T*>(grad_in),
+                                                            static_cast<const kernels::LinearTap<T>*>(rows),
+                                                            static_cast<const kernels::LinearTap<T>*>(cols),
+                                                            shape.h,
+                                                            shape.w,
+                                                            shape.oh,
+                                                            shape.ow};
+        return from_cuda(cuda_for(n, body), "upsample_bilinear_backward");
     });
 }
 

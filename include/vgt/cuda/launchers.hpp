@@ -68,6 +68,14 @@ Status copy_strided(std::size_t width, const StridedArgs<2>& walk, void* dst, co
 // ----- reductions --------------------------------------------------------------
 /// out[r] = Σ_c in[r, c] for a contiguous [rows, cols] matrix, summed in double.
 Status sum_rows(Scalar scalar, std::int64_t rows, std::int64_t cols, const void* in, void* out);
+/// index[r] (and value[r], unless value is null) = the first maximum of row
+/// r of a contiguous [rows, inner] matrix.
+Status argmax_rows(Scalar scalar, std::int64_t rows, std::int64_t inner, const void* in, std::int64_t* index,
+                   void* value);
+/// grad_in[(b·extent + index[r])·after + a] = grad_out[r] for each of the
+/// `rows` outputs r = b·after + a; grad_in is zeroed beforehand.
+Status scatter_to_argmax(Scalar scalar, std::int64_t rows, std::int64_t extent, std::int64_t after,
+                         const void* grad_out, const std::int64_t* index, void* grad_in);
 /// Softmax (or log-softmax) of a contiguous tensor seen as [outer, extent,
 /// inner], along `extent`.
 Status softmax_lines(Scalar scalar, bool log, std::int64_t outer, std::int64_t extent, std::int64_t inner,
@@ -114,6 +122,19 @@ Status upsample_nearest(Scalar scalar, const UpsampleShape& shape, std::int64_t 
 /// grad_in = the sum of each input element's block of grad_out.
 Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std::int64_t in_numel,
                                  const void* grad_out, void* grad_in);
+
+/// Bilinear resizing of `planes` [h, w] planes to [oh, ow]; `rows` and
+/// `cols` are device tables of kernels::LinearTap of the element type, one
+/// per output row and column.
+struct BilinearResizeShape {
+    std::int64_t planes = 0, h = 0, w = 0, oh = 0, ow = 0;
+};
+/// out [planes, oh, ow] = in [planes, h, w] resized.
+Status upsample_bilinear(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
+                         const void* in, void* out);
+/// grad_in [planes, h, w] = the adjoint of the resize applied to grad_out [planes, oh, ow].
+Status upsample_bilinear_backward(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
+                                  const void* grad_out, void* grad_in);
 
 /// Bilinear grid sampling of [n, c, h, w] images at [n, ho, wo, 2] points
 /// (ops/grid_sample.hpp); all tensors contiguous.

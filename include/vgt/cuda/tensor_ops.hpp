@@ -182,6 +182,37 @@ inline void sum_rows(const Tensor& rows, const Tensor& out, std::string_view op)
 #endif
 }
 
+/// The first maximum of each row of contiguous `rows` [R, inner]: its index
+/// into int64 `index` [R], and its value into `value` when that is defined.
+inline void argmax_rows(const Tensor& rows, const Tensor& index, const Tensor& value, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&rows, &index}, op);
+    if (value.defined()) use_device_of({&rows, &value}, op);
+    check(cuda::argmax_rows(scalar_of(rows, op), rows.size(0), rows.size(1), rows.raw_data(),
+                            static_cast<std::int64_t*>(index.raw_data()),
+                            value.defined() ? value.raw_data() : nullptr),
+          op);
+#else
+    (void)rows, (void)index, (void)value;
+    no_backend(op);
+#endif
+}
+
+/// max's gradient: grad_out's R values into zeroed, contiguous grad_in laid
+/// out [R / after, extent, after], at the maxima `index` [R].
+inline void scatter_to_argmax(const Tensor& grad_out, const Tensor& index, const Tensor& grad_in, std::int64_t extent,
+                              std::int64_t after, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grad_out, &index, &grad_in}, op);
+    check(cuda::scatter_to_argmax(scalar_of(grad_out, op), grad_out.numel(), extent, after, grad_out.raw_data(),
+                                  static_cast<const std::int64_t*>(index.raw_data()), grad_in.raw_data()),
+          op);
+#else
+    (void)grad_out, (void)index, (void)grad_in, (void)extent, (void)after;
+    no_backend(op);
+#endif
+}
+
 /// Softmax or log-softmax of contiguous x seen as [outer, extent, inner].
 inline Tensor softmax(const Tensor& x, std::int64_t outer, std::int64_t extent, std::int64_t inner, bool log,
                       std::string_view op) {
@@ -349,6 +380,35 @@ inline void grid_sample_grid_gradient(const Tensor& in, const Tensor& grid, cons
           op);
 #else
     (void)in, (void)grid, (void)grad_out, (void)grad_grid, (void)geometry;
+    no_backend(op);
+#endif
+}
+
+/// Bilinear resizing of contiguous `in` into contiguous `out`, reading the
+/// tap tables `rows` and `cols` (bytes on the same device).
+inline void upsample_bilinear(const Tensor& in, const Tensor& out, const Tensor& rows, const Tensor& cols,
+                              const BilinearResizeShape& shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&in, &out, &rows, &cols}, op);
+    check(cuda::upsample_bilinear(scalar_of(in, op), shape, rows.raw_data(), cols.raw_data(), in.raw_data(),
+                                  out.raw_data()),
+          op);
+#else
+    (void)in, (void)out, (void)rows, (void)cols, (void)shape;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of upsample_bilinear: contiguous grad_out into grad_in.
+inline void upsample_bilinear_gradient(const Tensor& grad_out, const Tensor& grad_in, const Tensor& rows,
+                                       const Tensor& cols, const BilinearResizeShape& shape, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grad_out, &grad_in, &rows, &cols}, op);
+    check(upsample_bilinear_backward(scalar_of(grad_out, op), shape, rows.raw_data(), cols.raw_data(),
+                                     grad_out.raw_data(), grad_in.raw_data()),
+          op);
+#else
+    (void)grad_out, (void)grad_in, (void)rows, (void)cols, (void)shape;
     no_backend(op);
 #endif
 }

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "vgt/autograd/node.hpp"
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/argmax_kernels.hpp"
 #include "vgt/ops/map.hpp"
 #include "vgt/ops/strided_loop.hpp"
 #include "vgt/ops/view.hpp"
@@ -159,60 +161,60 @@ inline Tensor mean(const Tensor& x, const std::vector<int>& dims = {}, bool keep
     });
 }
 
+namespace detail {
+
+/// The first maximum of every row of a reduction layout: its index (int64)
+/// and, when `value` is defined, its value.
+inline void argmax_of_rows(const Tensor& rows, const Tensor& index, const Tensor& value, std::string_view op) {
+    if (!rows.device().is_cpu()) {
+        cuda::argmax_rows(rows, index, value, op);
+        return;
+    }
+    dispatch_floating(rows, op, [&]<class T>() {
+        const kernels::ArgmaxRows<T> body{rows.data<T>(), index.data<std::int64_t>(),
+                                          value.defined() ? value.data<T>() : nullptr, rows.size(1)};
+        parallel_for(rows.size(0), body, 256);
+    });
+}
+
+}  // namespace detail
+
 /// Index of the largest element along `dim` (the first one on ties), as int64.
 inline Tensor argmax(const Tensor& x, int dim, bool keepdim = false) {
     const int d = x.shape().normalize_dim(dim, "argmax");
     VGT_CHECK(x.size(d) > 0, "argmax", "expected a non-empty dimension {}, found shape {}", d, x.shape());
     const auto layout = detail::reduction_layout(x, {d});
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, DType::Int64, x.device());
-    dispatch_floating(x, "argmax", [&]<class T>() {
-        const T* in = layout.rows.data<T>();
-        std::int64_t* o = out.data<std::int64_t>();
-        const std::int64_t inner = layout.rows.size(1);
-        parallel_for(layout.rows.size(0), [&](std::int64_t r) {
-            const T* p = in + r * inner;
-            std::int64_t best = 0;
-            for (std::int64_t i = 1; i < inner; ++i)
-                if (p[i] > p[best]) best = i;
-            o[r] = best;
-        }, 256);
-    });
+    detail::argmax_of_rows(layout.rows, out, Tensor{}, "argmax");
     return out;
 }
 
 /// Largest element along `dim`; the gradient flows to the first maximum.
 inline Tensor max(const Tensor& x, int dim, bool keepdim = false) {
     const int d = x.shape().normalize_dim(dim, "max");
-    Tensor index = argmax(x, d, true);
+    VGT_CHECK(x.size(d) > 0, "max", "expected a non-empty dimension {}, found shape {}", d, x.shape());
     const auto layout = detail::reduction_layout(x, {d});
+    Tensor index = Tensor::empty(layout.kept_shape, DType::Int64, x.device());
     Tensor out = Tensor::empty(keepdim ? layout.kept_shape : layout.squeezed_shape, x.dtype(), x.device());
-    dispatch_floating(x, "max", [&]<class T>() {
-        const T* in = layout.rows.data<T>();
-        const std::int64_t* idx = index.data<std::int64_t>();
-        T* o = out.data<T>();
-        const std::int64_t inner = layout.rows.size(1);
-        for (std::int64_t r = 0; r < layout.rows.size(0); ++r) o[r] = in[r * inner + idx[r]];
-    });
+    detail::argmax_of_rows(layout.rows, index, out, "max");
+
     const Shape in_shape = x.shape();
     const Shape kept_shape = layout.kept_shape;
-    const DType dtype = x.dtype();
+    std::int64_t after = 1;
+    for (int i = d + 1; i < in_shape.rank(); ++i) after *= in_shape[i];
     return autograd::record(out, "max", {x}, [=](const Tensor& g) {
-        // Scatter g into the argmax positions of a zero tensor laid out as x.
-        Tensor grad = Tensor::zeros(in_shape, dtype);
-        Tensor moved = detail::contiguous_data(reshape(g, kept_shape));
-        std::int64_t before = 1, after = 1;
-        for (int i = 0; i < d; ++i) before *= in_shape[i];
-        for (int i = d + 1; i < in_shape.rank(); ++i) after *= in_shape[i];
+        // g into the maxima of a zero tensor laid out as x, seen as [before, extent, after].
+        Tensor grad = Tensor::zeros(in_shape, g.dtype(), g.device());
+        const Tensor moved = detail::contiguous_data(reshape(g, kept_shape));
         const std::int64_t extent = in_shape[d];
-        dispatch_floating(dtype, "max", [&]<class T>() {
-            T* pg = grad.data<T>();
-            const T* pin = moved.data<T>();
-            const std::int64_t* idx = index.data<std::int64_t>();
-            for (std::int64_t b = 0; b < before; ++b)
-                for (std::int64_t a = 0; a < after; ++a) {
-                    const std::int64_t r = b * after + a;
-                    pg[(b * extent + idx[r]) * after + a] = pin[r];
-                }
+        if (!moved.device().is_cpu()) {
+            cuda::scatter_to_argmax(moved, index, grad, extent, after, "max");
+            return std::vector<Tensor>{grad};
+        }
+        dispatch_floating(moved, "max", [&]<class T>() {
+            const kernels::ScatterToArgmax<T> body{moved.data<T>(), index.data<std::int64_t>(), grad.data<T>(), extent,
+                                                   after};
+            parallel_for(moved.numel(), body);
         });
         return std::vector<Tensor>{grad};
     });

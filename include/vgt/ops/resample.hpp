@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "vgt/autograd/node.hpp"
@@ -20,92 +21,11 @@
 #include "vgt/core/tensor.hpp"
 #include "vgt/core/volume_index.hpp"
 #include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/resample_kernels.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
-
-namespace kernels {
-
-/// Output index `dst` of a linearly resized axis reads inputs i0 and i1 with
-/// weights w0 and w1 (i1 == i0 at the last input).
-template <class T>
-struct LinearTap {
-    std::int64_t i0, i1;
-    T w0, w1;
-};
-
-/// PyTorch's source index of a linear resize: align_corners maps the corner
-/// pixels' centres onto each other, otherwise the pixel edges (and sources
-/// left of the first centre clamp to it).
-template <class T>
-VGT_HOST_DEVICE LinearTap<T> linear_tap(std::int64_t dst, std::int64_t in_size, std::int64_t out_size,
-                                        bool align_corners) {
-    T src;
-    if (align_corners) {
-        const T scale = out_size > 1 ? T(in_size - 1) / T(out_size - 1) : T(0);
-        src = scale * T(dst);
-    } else {
-        const T scale = T(in_size) / T(out_size);
-        src = scale * (T(dst) + T(0.5)) - T(0.5);
-        if (src < T(0)) src = T(0);
-    }
-    LinearTap<T> tap;
-    tap.i0 = static_cast<std::int64_t>(src);
-    if (tap.i0 > in_size - 1) tap.i0 = in_size - 1;
-    tap.i1 = tap.i0 + (tap.i0 < in_size - 1 ? 1 : 0);
-    tap.w1 = src - T(tap.i0);
-    tap.w0 = T(1) - tap.w1;
-    return tap;
-}
-
-/// Bilinear resize of [P, H, W] planes, one call per output element.
-template <class T>
-struct UpsampleBilinear {
-    const T* in;
-    T* out;
-    const LinearTap<T>* rows;  // one per output row
-    const LinearTap<T>* cols;  // one per output column
-    std::int64_t h, w, oh, ow;
-    VGT_HOST_DEVICE void operator()(std::int64_t i) const {
-        const std::int64_t x = i % ow;
-        const std::int64_t y = (i / ow) % oh;
-        const std::int64_t p = i / (ow * oh);
-        const T* plane = in + p * h * w;
-        const LinearTap<T> r = rows[y], c = cols[x];
-        out[i] = r.w0 * (c.w0 * plane[r.i0 * w + c.i0] + c.w1 * plane[r.i0 * w + c.i1]) +
-                 r.w1 * (c.w0 * plane[r.i1 * w + c.i0] + c.w1 * plane[r.i1 * w + c.i1]);
-    }
-};
-
-/// Its adjoint, one call per plane: scatters each output gradient onto its
-/// four taps (planes are independent, so threads never collide).
-template <class T>
-struct UpsampleBilinearBackward {
-    const T* grad_out;
-    T* grad_in;
-    const LinearTap<T>* rows;
-    const LinearTap<T>* cols;
-    std::int64_t h, w, oh, ow;
-    VGT_HOST_DEVICE void operator()(std::int64_t p) const {
-        T* plane = grad_in + p * h * w;
-        for (std::int64_t k = 0; k < h * w; ++k) plane[k] = T(0);
-        const T* g = grad_out + p * oh * ow;
-        for (std::int64_t y = 0; y < oh; ++y) {
-            const LinearTap<T> r = rows[y];
-            for (std::int64_t x = 0; x < ow; ++x) {
-                const LinearTap<T> c = cols[x];
-                const T v = g[y * ow + x];
-                plane[r.i0 * w + c.i0] += r.w0 * c.w0 * v;
-                plane[r.i0 * w + c.i1] += r.w0 * c.w1 * v;
-                plane[r.i1 * w + c.i0] += r.w1 * c.w0 * v;
-                plane[r.i1 * w + c.i1] += r.w1 * c.w1 * v;
-            }
-        }
-    }
-};
-
-}  // namespace kernels
 
 namespace detail {
 
@@ -115,6 +35,25 @@ inline int spatial_rank_of(const Tensor& x, std::string_view op) {
     VGT_CHECK(x.rank() >= 3 && x.rank() <= 5, op,
               "expected a [N, C, L], [N, C, H, W] or [N, C, D, H, W] tensor, found shape {}", x.shape());
     return x.rank() - 2;
+}
+
+/// The taps of every output index of a linearly resized axis.
+template <class T>
+std::vector<kernels::LinearTap<T>> linear_taps(std::int64_t in_size, std::int64_t out_size, bool align_corners) {
+    std::vector<kernels::LinearTap<T>> taps(static_cast<std::size_t>(out_size));
+    for (std::int64_t i = 0; i < out_size; ++i)
+        taps[static_cast<std::size_t>(i)] = kernels::linear_tap<T>(i, in_size, out_size, align_corners);
+    return taps;
+}
+
+/// A tap table as raw bytes on `device`, for the GPU's kernels to read: the
+/// same taps the CPU computed, so both devices weigh the same pixels alike.
+template <class T>
+Tensor tap_table(const std::vector<kernels::LinearTap<T>>& taps, Device device) {
+    Tensor bytes = Tensor::empty(Shape{static_cast<std::int64_t>(taps.size() * sizeof(kernels::LinearTap<T>))},
+                                 DType::UInt8, Device::cpu());
+    std::memcpy(bytes.raw_data(), taps.data(), static_cast<std::size_t>(bytes.nbytes()));
+    return to(bytes, device);
 }
 
 }  // namespace detail
@@ -189,13 +128,18 @@ inline Tensor upsample_bilinear(const Tensor& x, std::int64_t out_h, std::int64_
     VGT_CHECK(x.size(2) > 0 && x.size(3) > 0, "upsample_bilinear", "expected non-empty H and W, found shape {}",
               x.shape());
     const std::int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
+    const cuda::BilinearResizeShape shape{planes, h, w, out_h, out_w};
 
     const Tensor in = detail::contiguous_data(x);
     Tensor out = Tensor::empty(Shape{x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
-    dispatch_floating(x, "upsample_bilinear", [&]<class T>() {
-        std::vector<kernels::LinearTap<T>> rows(static_cast<std::size_t>(out_h)), cols(static_cast<std::size_t>(out_w));
-        for (std::int64_t y = 0; y < out_h; ++y) rows[y] = kernels::linear_tap<T>(y, h, out_h, align_corners);
-        for (std::int64_t c = 0; c < out_w; ++c) cols[c] = kernels::linear_tap<T>(c, w, out_w, align_corners);
+    dispatch_floating(x.dtype(), "upsample_bilinear", [&]<class T>() {
+        const auto rows = detail::linear_taps<T>(h, out_h, align_corners);
+        const auto cols = detail::linear_taps<T>(w, out_w, align_corners);
+        if (!x.device().is_cpu()) {
+            cuda::upsample_bilinear(in, out, detail::tap_table(rows, x.device()), detail::tap_table(cols, x.device()),
+                                    shape, "upsample_bilinear");
+            return;
+        }
         const kernels::UpsampleBilinear<T> body{in.data<T>(), out.data<T>(), rows.data(), cols.data(),
                                                 h,            w,             out_h,       out_w};
         parallel_for(out.numel(), body);
@@ -205,14 +149,17 @@ inline Tensor upsample_bilinear(const Tensor& x, std::int64_t out_h, std::int64_
     return autograd::record(out, "upsample_bilinear", {x}, [=](const Tensor& g) {
         const Tensor go = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(in_shape, go.dtype(), go.device());
-        dispatch_floating(go, "upsample_bilinear", [&]<class T>() {
-            std::vector<kernels::LinearTap<T>> rows(static_cast<std::size_t>(out_h)),
-                cols(static_cast<std::size_t>(out_w));
-            for (std::int64_t y = 0; y < out_h; ++y) rows[y] = kernels::linear_tap<T>(y, h, out_h, align_corners);
-            for (std::int64_t c = 0; c < out_w; ++c) cols[c] = kernels::linear_tap<T>(c, w, out_w, align_corners);
-            const kernels::UpsampleBilinearBackward<T> body{go.data<T>(), grad.data<T>(), rows.data(), cols.data(),
-                                                            h,            w,              out_h,       out_w};
-            parallel_for(planes, body, 1);
+        dispatch_floating(go.dtype(), "upsample_bilinear", [&]<class T>() {
+            const auto rows = detail::linear_taps<T>(h, out_h, align_corners);
+            const auto cols = detail::linear_taps<T>(w, out_w, align_corners);
+            if (!go.device().is_cpu()) {
+                cuda::upsample_bilinear_gradient(go, grad, detail::tap_table(rows, go.device()),
+                                                 detail::tap_table(cols, go.device()), shape, "upsample_bilinear");
+                return;
+            }
+            const kernels::UpsampleBilinearBackwardRows<T> body{go.data<T>(), grad.data<T>(), rows.data(), cols.data(),
+                                                                h,            w,              out_h,       out_w};
+            parallel_for(planes * h, body, 1);
         });
         return std::vector<Tensor>{grad};
     });
