@@ -748,36 +748,32 @@ Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std:
     });
 }
 
+namespace {
+/// A bilinear-resize body of either direction: both read from one plane
+/// buffer into another through the two tap tables.
+template <template <class> class Body, class T>
+Body<T> bilinear_body(const BilinearResizeShape& s, const void* rows, const void* cols, const void* from, void* to) {
+    return {static_cast<const T*>(from), static_cast<T*>(to), static_cast<const kernels::LinearTap<T>*>(rows),
+            static_cast<const kernels::LinearTap<T>*>(cols), s.h, s.w, s.oh, s.ow};
+}
+}  // namespace
+
 Status upsample_bilinear(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
                          const void* in, void* out) {
-    const std::int64_t n = shape.planes * shape.oh * shape.ow;
+    const std::int64_t n = shape.planes * shape.oh * shape.ow;  // a thread per output element
     if (n == 0) return {};
     return with_scalar(scalar, [&]<class T>() {
-        const kernels::UpsampleBilinear<T> body{static_cast<const T*>(in),
-                                                static_cast<T*>(out),
-                                                static_cast<const kernels::LinearTap<T>*>(rows),
-                                                static_cast<const kernels::LinearTap<T>*>(cols),
-                                                shape.h,
-                                                shape.w,
-                                                shape.oh,
-                                                shape.ow};
+        const auto body = bilinear_body<kernels::UpsampleBilinear, T>(shape, rows, cols, in, out);
         return from_cuda(cuda_for(n, body), "upsample_bilinear");
     });
 }
 
 Status upsample_bilinear_backward(Scalar scalar, const BilinearResizeShape& shape, const void* rows, const void* cols,
                                   const void* grad_out, void* grad_in) {
-    const std::int64_t n = shape.planes * shape.h;
+    const std::int64_t n = shape.planes * shape.h;  // a thread per input row
     if (n == 0) return {};
     return with_scalar(scalar, [&]<class T>() {
-        const kernels::UpsampleBilinearBackwardRows<T> body{static_cast<const T*>(grad_out),
-                                                            static_cast<T*>(grad_in),
-                                                            static_cast<const kernels::LinearTap<T>*>(rows),
-                                                            static_cast<const kernels::LinearTap<T>*>(cols),
-                                                            shape.h,
-                                                            shape.w,
-                                                            shape.oh,
-                                                            shape.ow};
+        const auto body = bilinear_body<kernels::UpsampleBilinearBackwardRows, T>(shape, rows, cols, grad_out, grad_in);
         return from_cuda(cuda_for(n, body), "upsample_bilinear_backward");
     });
 }
