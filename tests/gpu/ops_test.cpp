@@ -179,7 +179,7 @@ TEST_CASE("CUDA tensors fill, and misuse is an error that names what was found",
     CHECK_THROWS_WITH(add(cpu, gpu), Catch::Contains("one device"));
     CHECK_THROWS_WITH(matmul(gpu, transpose(cpu, 0, 1)), Catch::Contains("one device"));
     // An operation without a CUDA kernel reports it instead of reading device memory.
-    CHECK_THROWS_WITH(avg_pool1d(reshape(gpu, {1, 3, 4}), 2), Catch::Contains("no CUDA kernel"));
+    CHECK_THROWS_WITH(flow::gaussian_blur(gpu, 1.0), Catch::Contains("no CUDA kernel"));
 }
 
 TEST_CASE("convolutions on CUDA (cuDNN) match the CPU, gradients of input, weight and bias too", "[gpu][conv]") {
@@ -224,6 +224,32 @@ TEST_CASE("layer and group normalisation on CUDA match the CPU, with affine grad
 TEST_CASE("nearest upsampling on CUDA matches the CPU", "[gpu][resample]") {
     expect_same_as_cpu({uniform({2, 3, 5, 7})}, [](const auto& x) { return upsample_nearest(x[0], 2); });
     expect_same_as_cpu({uniform({1, 2, 3, 4, 5})}, [](const auto& x) { return upsample_nearest(x[0], {1, 2, 3}); });
+}
+
+TEST_CASE("dropout on CUDA keeps the CPU's elements: the same Philox numbers on both devices", "[gpu][dropout]") {
+    const Tensor x = uniform({4, 1000});
+    Generator cpu_gen(7), gpu_gen(7);
+    Tensor cpu_x = detach(x).set_requires_grad();
+    Tensor gpu_x = to(detach(x), kGpu).set_requires_grad();
+    const Tensor cpu_y = dropout(cpu_x, 0.3, cpu_gen);
+    const Tensor gpu_y = dropout(gpu_x, 0.3, gpu_gen);
+    REQUIRE(gpu_y.device() == kGpu);
+    CHECK(on_cpu(gpu_y).to_vector<float>() == cpu_y.to_vector<float>());
+    CHECK(gpu_gen.offset() == cpu_gen.offset());
+    const Tensor seed = uniform({4, 1000});
+    backward(cpu_y, seed);
+    backward(gpu_y, to(seed, kGpu));
+    REQUIRE(gpu_x.grad().device() == kGpu);
+    CHECK(on_cpu(gpu_x.grad()).to_vector<float>() == cpu_x.grad().to_vector<float>());
+}
+
+TEST_CASE("average pooling on CUDA matches the CPU in 1, 2 and 3 dimensions, overlapping windows too",
+          "[gpu][pool]") {
+    expect_same_as_cpu({uniform({2, 3, 11})}, [](const auto& x) { return avg_pool1d(x[0], 3, 2); });
+    expect_same_as_cpu({uniform({2, 3, 9, 10})}, [](const auto& x) { return avg_pool2d(x[0], 2); });
+    expect_same_as_cpu({uniform({1, 2, 5, 7, 6})}, [](const auto& x) { return avg_pool3d(x[0], 3, 1); });
+    expect_same_as_cpu({uniform({1, 2, 6, 8}, -1, 1, DType::Float64)},
+                       [](const auto& x) { return avg_pool(x[0], {3, 2}, {2, 1}); });
 }
 
 TEST_CASE("max and argmax on CUDA match the CPU along every dimension, gradients too", "[gpu][reduce]") {

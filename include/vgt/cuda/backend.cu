@@ -748,6 +748,44 @@ Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std:
     });
 }
 
+Status dropout(Scalar scalar, std::int64_t n, const kernels::DropoutKeep& keep, double scale, const void* x, void* out,
+               std::uint8_t* mask) {
+    if (n == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::DropoutForward<T> body{static_cast<const T*>(x), static_cast<T*>(out), mask, keep,
+                                              static_cast<T>(scale)};
+        return from_cuda(cuda_for(n, body), "dropout");
+    });
+}
+
+Status dropout_backward(Scalar scalar, std::int64_t n, double scale, const void* grad_out, const std::uint8_t* mask,
+                        void* grad_in) {
+    if (n == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::DropoutBackward<T> body{static_cast<const T*>(grad_out), mask, static_cast<T*>(grad_in),
+                                               static_cast<T>(scale)};
+        return from_cuda(cuda_for(n, body), "dropout_backward");
+    });
+}
+
+Status avg_pool(Scalar scalar, const kernels::AvgPoolGeometry& geometry, std::int64_t out_numel, const void* in,
+                void* out) {
+    if (out_numel == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::AvgPool<T> body{static_cast<const T*>(in), static_cast<T*>(out), geometry};
+        return from_cuda(cuda_for(out_numel, body), "avg_pool");
+    });
+}
+
+Status avg_pool_backward(Scalar scalar, const kernels::AvgPoolGeometry& geometry, std::int64_t in_numel,
+                         const void* grad_out, void* grad_in) {
+    if (in_numel == 0) return {};
+    return with_scalar(scalar, [&]<class T>() {
+        const kernels::AvgPoolBackward<T> body{static_cast<const T*>(grad_out), static_cast<T*>(grad_in), geometry};
+        return from_cuda(cuda_for(in_numel, body), "avg_pool_backward");
+    });
+}
+
 namespace {
 /// A bilinear-resize body of either direction: both read from one plane
 /// buffer into another through the two tap tables.

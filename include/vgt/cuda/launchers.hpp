@@ -4,7 +4,8 @@
 // tensors (vgt/cuda/tensor_ops.hpp); their definitions live in
 // vgt/cuda/backend.cu, the one CUDA unit a program compiles (CMake's
 // vgt::vgt target adds it). This header includes nothing but the standard
-// library, so that nvcc and any C++ compiler can read it.
+// library and the plain parameter structs of the kernel headers, so that
+// nvcc and any C++ compiler can read it.
 //
 // Launchers never throw: nvcc compiles them, and vgt's error formatting
 // needs a C++20 compiler. Each returns a Status naming the failed call, and
@@ -12,6 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "vgt/ops/dropout_kernels.hpp"
+#include "vgt/ops/pool_kernels.hpp"
 
 namespace vgt::cuda {
 
@@ -122,6 +126,21 @@ Status upsample_nearest(Scalar scalar, const UpsampleShape& shape, std::int64_t 
 /// grad_in = the sum of each input element's block of grad_out.
 Status upsample_nearest_backward(Scalar scalar, const UpsampleShape& shape, std::int64_t in_numel,
                                  const void* grad_out, void* grad_in);
+
+/// Dropout of n contiguous elements: mask[i] = keep(i), out[i] = x[i]·scale
+/// where kept and 0 elsewhere (scale rounded to the element type, as on the CPU).
+Status dropout(Scalar scalar, std::int64_t n, const kernels::DropoutKeep& keep, double scale, const void* x, void* out,
+               std::uint8_t* mask);
+/// grad_in[i] = grad_out[i]·scale where mask[i], else 0.
+Status dropout_backward(Scalar scalar, std::int64_t n, double scale, const void* grad_out, const std::uint8_t* mask,
+                        void* grad_in);
+
+/// out = the mean of each window of in, over [P, D, H, W] planes; `out_numel` outputs.
+Status avg_pool(Scalar scalar, const kernels::AvgPoolGeometry& geometry, std::int64_t out_numel, const void* in,
+                void* out);
+/// grad_in = the adjoint of avg_pool applied to grad_out; `in_numel` inputs.
+Status avg_pool_backward(Scalar scalar, const kernels::AvgPoolGeometry& geometry, std::int64_t in_numel,
+                         const void* grad_out, void* grad_in);
 
 /// Bilinear resizing of `planes` [h, w] planes to [oh, ow]; `rows` and
 /// `cols` are device tables of kernels::LinearTap of the element type, one

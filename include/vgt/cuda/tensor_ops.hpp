@@ -384,6 +384,60 @@ inline void grid_sample_grid_gradient(const Tensor& in, const Tensor& grid, cons
 #endif
 }
 
+/// Dropout of contiguous `x` into `out`, the kept elements marked in uint8 `mask`.
+inline void dropout(const Tensor& x, const Tensor& out, const Tensor& mask, const kernels::DropoutKeep& keep,
+                    double scale, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&x, &out, &mask}, op);
+    check(cuda::dropout(scalar_of(x, op), x.numel(), keep, scale, x.raw_data(), out.raw_data(),
+                        static_cast<std::uint8_t*>(mask.raw_data())),
+          op);
+#else
+    (void)x, (void)out, (void)mask, (void)keep, (void)scale;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of dropout: contiguous grad_out through `mask` into grad_in.
+inline void dropout_gradient(const Tensor& grad_out, const Tensor& mask, const Tensor& grad_in, double scale,
+                             std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grad_out, &mask, &grad_in}, op);
+    check(dropout_backward(scalar_of(grad_out, op), grad_out.numel(), scale, grad_out.raw_data(),
+                           static_cast<const std::uint8_t*>(mask.raw_data()), grad_in.raw_data()),
+          op);
+#else
+    (void)grad_out, (void)mask, (void)grad_in, (void)scale;
+    no_backend(op);
+#endif
+}
+
+/// Average pooling of contiguous `in` into contiguous `out`.
+inline void avg_pool(const Tensor& in, const Tensor& out, const kernels::AvgPoolGeometry& geometry,
+                     std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&in, &out}, op);
+    check(cuda::avg_pool(scalar_of(in, op), geometry, out.numel(), in.raw_data(), out.raw_data()), op);
+#else
+    (void)in, (void)out, (void)geometry;
+    no_backend(op);
+#endif
+}
+
+/// The gradient of avg_pool: contiguous grad_out into grad_in.
+inline void avg_pool_gradient(const Tensor& grad_out, const Tensor& grad_in, const kernels::AvgPoolGeometry& geometry,
+                              std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&grad_out, &grad_in}, op);
+    check(avg_pool_backward(scalar_of(grad_out, op), geometry, grad_in.numel(), grad_out.raw_data(),
+                            grad_in.raw_data()),
+          op);
+#else
+    (void)grad_out, (void)grad_in, (void)geometry;
+    no_backend(op);
+#endif
+}
+
 /// Bilinear resizing of contiguous `in` into contiguous `out`, reading the
 /// tap tables `rows` and `cols` (bytes on the same device).
 inline void upsample_bilinear(const Tensor& in, const Tensor& out, const Tensor& rows, const Tensor& cols,

@@ -12,26 +12,13 @@
 #include "vgt/core/dispatch.hpp"
 #include "vgt/core/macros.hpp"
 #include "vgt/core/parallel.hpp"
-#include "vgt/core/philox.hpp"
 #include "vgt/core/random.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/dropout_kernels.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
-
-namespace kernels {
-
-/// Whether element i survives: its uniform number is at least p.
-struct DropoutKeep {
-    std::uint64_t seed;
-    std::uint64_t first;
-    double p;
-    VGT_HOST_DEVICE bool operator()(std::int64_t i) const {
-        return static_cast<double>(philox_uniform(seed, first + static_cast<std::uint64_t>(i))) >= p;
-    }
-};
-
-}  // namespace kernels
 
 /// Inverted dropout with probability p in [0, 1), drawing x.numel() numbers
 /// from `gen`. Returns x itself (and draws nothing) when !training or p == 0.
@@ -46,27 +33,27 @@ inline Tensor dropout(const Tensor& x, double p, Generator& gen, bool training =
     const double scale = 1.0 / (1.0 - p);
     Tensor mask = Tensor::empty(x.shape(), DType::UInt8, x.device());
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-    dispatch_floating(x, op, [&]<class T>() {
-        const T* px = xc.data<T>();
-        T* po = out.data<T>();
-        std::uint8_t* pm = mask.data<std::uint8_t>();
-        const T s = static_cast<T>(scale);
-        parallel_for(n, [&](std::int64_t i) {
-            const bool kept = keep(i);
-            pm[i] = kept ? 1 : 0;
-            po[i] = kept ? px[i] * s : T(0);
+    if (!x.device().is_cpu()) {
+        cuda::dropout(xc, out, mask, keep, scale, op);
+    } else {
+        dispatch_floating(x, op, [&]<class T>() {
+            const kernels::DropoutForward<T> body{xc.data<T>(), out.data<T>(), mask.data<std::uint8_t>(), keep,
+                                                  static_cast<T>(scale)};
+            parallel_for(n, body);
         });
-    });
+    }
     if (!autograd::any_requires_grad({x})) return out;
     return autograd::record(out, op, {x}, [mask, scale](const Tensor& g) {
         const Tensor gc = detail::contiguous_data(g);
         Tensor grad = Tensor::empty(gc.shape(), gc.dtype(), gc.device());
+        if (!gc.device().is_cpu()) {
+            cuda::dropout_gradient(gc, mask, grad, scale, "dropout");
+            return std::vector<Tensor>{grad};
+        }
         dispatch_floating(gc, "dropout", [&]<class T>() {
-            const T* pg = gc.data<T>();
-            const std::uint8_t* pm = mask.data<std::uint8_t>();
-            T* po = grad.data<T>();
-            const T s = static_cast<T>(scale);
-            parallel_for(gc.numel(), [&](std::int64_t i) { po[i] = pm[i] ? pg[i] * s : T(0); });
+            const kernels::DropoutBackward<T> body{gc.data<T>(), mask.data<std::uint8_t>(), grad.data<T>(),
+                                                   static_cast<T>(scale)};
+            parallel_for(gc.numel(), body);
         });
         return std::vector<Tensor>{grad};
     });
