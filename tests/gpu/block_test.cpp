@@ -4,7 +4,8 @@
 // random first: at initialisation most blocks are the identity, with zero
 // output projections, which would hide most of their computation. A block
 // whose forward or backward needs an operation without a CUDA kernel fails
-// here with the error that names it.
+// here with the error that names it. Sequential, which is not in the
+// catalog, runs two pairs of them.
 
 #include "support.hpp"
 
@@ -15,6 +16,7 @@
 #include <vgt/nn/parameters.hpp>
 #include <vgt/ops/device_copy.hpp>
 #include <vgt/temporal/catalog.hpp>
+#include <vgt/temporal/sequential.hpp>
 
 namespace vgt::test::block_test {
 
@@ -102,6 +104,13 @@ TEST_CASE("every mixer on CUDA matches the CPU, forward and gradients", "[gpu][t
             });
         }
     }
+}
+
+TEST_CASE("mixers in sequence on CUDA match the CPU, forward and gradients", "[gpu][temporal]") {
+    const temporal::MixerOptions options{.channels = 8, .heads = 2, .norm_groups = 4, .max_frames = 8};
+    expect_block_same_as_cpu<temporal::Sequential<temporal::FrameDelta, temporal::DirectedAttention<position::ALiBi>>>(
+        options, kVideo);
+    expect_block_same_as_cpu<temporal::Sequential<temporal::ConvLSTM, temporal::FlowWarp>>(options, kVideo);
 }
 
 }  // namespace vgt::test::block_test
