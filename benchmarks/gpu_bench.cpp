@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -405,13 +404,7 @@ void unet_step_case(json& record, std::string_view preset, const Settings& s) {
     const std::int64_t tokens = vgt::bench::quality_bar_context_tokens;
     vgt::Generator gen(1234);
     UNet model(options, gen);
-    model.visit_parameters(
-        [&](const std::string&, Tensor& p) {  // on the CPU still, in place, as the CPU case does
-            const Tensor r =
-                vgt::rand(p.shape(), gen, p.dtype(), -vgt::bench::unet_weight_range, vgt::bench::unet_weight_range);
-            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
-        },
-        "");
+    vgt::bench::redraw_unet_weights(model, gen);  // on the CPU still, as the CPU case does
     vgt::nn::move_parameters(model, kGpu);
     vgt::optim::AdamW optimiser(model, vgt::bench::unet_step_adamw());
     const Tensor x = random_on_gpu(video, 51), target = random_on_gpu(video, 52);

@@ -66,6 +66,22 @@ inline optim::AdamWOptions unet_step_adamw() {
     return o;
 }
 
+/// Redraws every weight of a model that is still on the CPU from
+/// U(-unet_weight_range, unet_weight_range), in place (the tensors keep
+/// their identity), and returns the weights in visiting order.
+template <class UNet>
+std::vector<Tensor> redraw_unet_weights(UNet& model, Generator& gen) {
+    std::vector<Tensor> weights;
+    model.visit_parameters(
+        [&](const std::string&, Tensor& p) {
+            const Tensor r = rand(p.shape(), gen, p.dtype(), -unet_weight_range, unet_weight_range);
+            std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
+            weights.push_back(p);
+        },
+        "");
+    return weights;
+}
+
 namespace detail {
 
 /// Everything one UNet case owns between its timed calls.
@@ -96,14 +112,7 @@ BenchCase unet_step_case(std::string_view preset) {
     c.make = [options, video] {
         Generator gen(1234);
         auto step = std::make_shared<UNetStep<UNet>>(options, gen);
-        std::vector<Tensor> leaves;
-        step->model.visit_parameters(
-            [&](const std::string&, Tensor& p) {
-                const Tensor r = rand(p.shape(), gen, p.dtype(), -unet_weight_range, unet_weight_range);
-                std::memcpy(p.raw_data(), r.raw_data(), p.nbytes());
-                leaves.push_back(p);
-            },
-            "");
+        std::vector<Tensor> leaves = redraw_unet_weights(step->model, gen);
         const std::int64_t batch = video[0];
         step->x = rand(video, gen, DType::Float32, -1.0, 1.0);
         step->target = rand(video, gen, DType::Float32, -1.0, 1.0);
