@@ -6,10 +6,10 @@
 // group) the input is unfolded into a column matrix (im2col / vol2col) with
 // one row per (input channel, kernel tap) and one column per output position;
 // the output is then weight · columns, the weight gradient grad · columnsᵀ,
-// and the input gradient folds weightᵀ · grad back (col2im). All arithmetic
-// is Eigen's GEMM. The column matrix is built one tile of output positions at
-// a time so that it stays in cache, and tiles give every thread work even for
-// a batch of one. A 1x1 kernel with stride 1 and no padding needs no columns:
+// and the input gradient folds weightᵀ · grad back (col2im). All products
+// are detail::gemm's (Eigen's GEMM). The column matrix is built one tile of
+// output positions at a time so that it stays in cache, and tiles give every
+// thread work even for a batch of one. A 1x1 kernel with stride 1 and no padding needs no columns:
 // the input already is that matrix.
 
 #include <algorithm>
@@ -27,6 +27,7 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/gemm.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/view.hpp"
 
@@ -319,13 +320,6 @@ void col2im_add(const ConvGeometry<D>& geo, const ConvTaps<D>& taps, const ConvT
     }
 }
 
-template <class T>
-using ConvMatrix = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, Eigen::Unaligned,
-                              Eigen::OuterStride<>>;
-template <class T>
-using ConstConvMatrix = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
-                                   Eigen::Unaligned, Eigen::OuterStride<>>;
-
 /// The column matrix of one task — a (batch item, group, tile of output
 /// positions) triple — for the GEMMs of the forward pass and of the weight
 /// gradient: the input itself for a pointwise conv, else its im2col in a
@@ -376,16 +370,13 @@ void conv_forward(const ConvGeometry<D>& geo, const T* x, const T* w, const T* b
         ConvTaskColumns<D, T> task_columns(geo, tiling, taps);
         for (std::int64_t task = lo; task < hi; ++task) {
             const auto [n, g, p0, cols, columns, column_stride] = task_columns.unfold(x, task);
-            const ConstConvMatrix<T> wg(w + g * cout * rows, cout, rows, Eigen::OuterStride<>(rows));
-            const ConstConvMatrix<T> cm(columns, rows, cols, Eigen::OuterStride<>(column_stride));
-            ConvMatrix<T> out(y + (n * geo.out_channels + g * cout) * positions + p0, cout, cols,
-                              Eigen::OuterStride<>(positions));
-            if (bias) {
-                for (std::int64_t o = 0; o < cout; ++o) out.row(o).setConstant(bias[g * cout + o]);
-                out.noalias() += wg * cm;
-            } else {
-                out.noalias() = wg * cm;
-            }
+            const auto wg = MatrixOperand<T>::rows_of(w + g * cout * rows, cout, rows);
+            const auto cm = MatrixOperand<T>::rows_of(columns, rows, cols, column_stride);
+            T* out = y + (n * geo.out_channels + g * cout) * positions + p0;
+            if (bias)
+                for (std::int64_t o = 0; o < cout; ++o)
+                    std::fill(out + o * positions, out + o * positions + cols, bias[g * cout + o]);
+            gemm(wg, cm, out, positions, bias != nullptr);
         }
     });
 }
@@ -416,18 +407,17 @@ void conv_grad_input(const ConvGeometry<D>& geo, const T* w, const T* gy, T* gx)
             if (c0 >= c1) continue;
             T* gxg = gx + (n * geo.in_channels + g * cin) * geo.in_size;
             // Rows c0·k .. c1·k of the group's weight matrix, transposed.
-            const ConstConvMatrix<T> wt(w + g * cout * rows + c0 * k, cout, (c1 - c0) * k, Eigen::OuterStride<>(rows));
+            const auto wt =
+                MatrixOperand<T>::rows_of(w + g * cout * rows + c0 * k, cout, (c1 - c0) * k, rows).transposed();
             if (!pointwise) std::fill(gxg + c0 * geo.in_size, gxg + c1 * geo.in_size, T(0));
             for (std::int64_t p0 = 0; p0 < positions; p0 += tiling.cols) {
                 const std::int64_t p1 = std::min(positions, p0 + tiling.cols), cols = p1 - p0;
-                const ConstConvMatrix<T> gm(gy + (n * geo.out_channels + g * cout) * positions + p0, cout, cols,
-                                            Eigen::OuterStride<>(positions));
+                const auto gm = MatrixOperand<T>::rows_of(gy + (n * geo.out_channels + g * cout) * positions + p0,
+                                                          cout, cols, positions);
                 if (pointwise) {
-                    ConvMatrix<T> out(gxg + c0 * geo.in_size + p0, c1 - c0, cols, Eigen::OuterStride<>(geo.in_size));
-                    out.noalias() = wt.transpose() * gm;
+                    gemm(wt, gm, gxg + c0 * geo.in_size + p0, geo.in_size);
                 } else {
-                    ConvMatrix<T> cm(col.data(), (c1 - c0) * k, cols, Eigen::OuterStride<>(cols));
-                    cm.noalias() = wt.transpose() * gm;
+                    gemm(wt, gm, col.data(), cols);
                     tile.plan(geo, p0, p1);
                     col2im_add(geo, taps, tile, col.data(), c0, c1, cols, gxg);
                 }
@@ -460,11 +450,10 @@ void conv_grad_weight(const ConvGeometry<D>& geo, const T* x, const T* gy, T* gw
         ConvTaskColumns<D, T> task_columns(geo, tiling, taps);
         for (std::int64_t task = lo; task < hi; ++task) {
             const auto [n, g, p0, cols, columns, column_stride] = task_columns.unfold(x, task);
-            const ConstConvMatrix<T> gm(gy + (n * geo.out_channels + g * cout) * positions + p0, cout, cols,
-                                        Eigen::OuterStride<>(positions));
-            const ConstConvMatrix<T> cm(columns, rows, cols, Eigen::OuterStride<>(column_stride));
-            ConvMatrix<T> gwg(sum + g * cout * rows, cout, rows, Eigen::OuterStride<>(rows));
-            gwg.noalias() += gm * cm.transpose();
+            const auto gm = MatrixOperand<T>::rows_of(gy + (n * geo.out_channels + g * cout) * positions + p0, cout,
+                                                      cols, positions);
+            const auto cm = MatrixOperand<T>::rows_of(columns, rows, cols, column_stride);
+            gemm(gm, cm.transposed(), sum + g * cout * rows, rows, true);
         }
     });
     for (const auto& partial : partials) {

@@ -25,6 +25,7 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/ops/gemm.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -80,11 +81,12 @@ void fused_attention_forward(const FusedAttentionShape& s, const T* q, HeadLayou
     const T scale = static_cast<T>(s.scale);
     parallel_for(s.n * s.heads, [&](std::int64_t task) {
         const std::int64_t n = task / s.heads, h = task % s.heads;
-        const ConstAttentionRows<T> Q(q + lq.at(n, h), L, d, Eigen::OuterStride<>(lq.row_stride));
-        const ConstAttentionRows<T> K(k + lk.at(n, h), L, d, Eigen::OuterStride<>(lk.row_stride));
-        const ConstAttentionRows<T> V(v + lv.at(n, h), L, d, Eigen::OuterStride<>(lv.row_stride));
-        AttentionRows<T> P(probs + task * L * L, L, L, Eigen::OuterStride<>(L));
-        P.noalias() = Q * K.transpose();
+        const auto Q = MatrixOperand<T>::rows_of(q + lq.at(n, h), L, d, lq.row_stride);
+        const auto K = MatrixOperand<T>::rows_of(k + lk.at(n, h), L, d, lk.row_stride);
+        const auto V = MatrixOperand<T>::rows_of(v + lv.at(n, h), L, d, lv.row_stride);
+        T* const p = probs + task * L * L;
+        gemm(Q, K.transposed(), p, L);
+        AttentionRows<T> P(p, L, L, Eigen::OuterStride<>(L));
         P *= scale;
         if (bias) P += ConstAttentionRows<T>(bias + h * L * L, L, L, Eigen::OuterStride<>(L));
         for (std::int64_t i = 0; i < L; ++i) {
@@ -95,13 +97,13 @@ void fused_attention_forward(const FusedAttentionShape& s, const T* q, HeadLayou
             row.array() = (row.array() - row.maxCoeff()).exp();
             row *= T(1) / row.sum();
         }
-        AttentionRows<T> O(out + (n * L * s.heads + h) * d, L, d, Eigen::OuterStride<>(s.heads * d));
+        T* const o = out + (n * L * s.heads + h) * d;
         if (s.mask.causal && s.mask.post_softmax) {
             Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> W = P;
             zero_hidden(W, s.mask);
-            O.noalias() = W * V;
+            gemm(MatrixOperand<T>::rows_of(W.data(), L, L), V, o, s.heads * d);
         } else {
-            O.noalias() = P * V;
+            gemm(MatrixOperand<T>::rows_of(p, L, L), V, o, s.heads * d);
         }
     }, 1);
 }
@@ -124,16 +126,16 @@ void fused_attention_backward(const FusedAttentionShape& s, const T* q, HeadLayo
         if (bias_sum) bias_sum->setZero(s.heads * L, L);
         for (std::int64_t task = run * tasks / runs; task < (run + 1) * tasks / runs; ++task) {
             const std::int64_t n = task / s.heads, h = task % s.heads;
-            const ConstAttentionRows<T> Q(q + lq.at(n, h), L, d, Eigen::OuterStride<>(lq.row_stride));
-            const ConstAttentionRows<T> K(k + lk.at(n, h), L, d, Eigen::OuterStride<>(lk.row_stride));
-            const ConstAttentionRows<T> V(v + lv.at(n, h), L, d, Eigen::OuterStride<>(lv.row_stride));
-            const ConstAttentionRows<T> G(grad + lg.at(n, h), L, d, Eigen::OuterStride<>(lg.row_stride));
+            const auto Q = MatrixOperand<T>::rows_of(q + lq.at(n, h), L, d, lq.row_stride);
+            const auto K = MatrixOperand<T>::rows_of(k + lk.at(n, h), L, d, lk.row_stride);
+            const auto V = MatrixOperand<T>::rows_of(v + lv.at(n, h), L, d, lv.row_stride);
+            const auto G = MatrixOperand<T>::rows_of(grad + lg.at(n, h), L, d, lg.row_stride);
             const ConstAttentionRows<T> P(probs + task * L * L, L, L, Eigen::OuterStride<>(L));
             const bool post_mask = s.mask.causal && s.mask.post_softmax;
             W = P;
             if (post_mask) zero_hidden(W, s.mask);
-            AttentionRows<T>(dv + task * L * d, L, d, Eigen::OuterStride<>(d)).noalias() = W.transpose() * G;
-            dP.noalias() = G * V.transpose();  // ∂/∂(weights)
+            gemm(MatrixOperand<T>::rows_of(W.data(), L, L).transposed(), G, dv + task * L * d, d);
+            gemm(G, V.transposed(), dP.data(), L);  // ∂/∂(weights)
             if (post_mask) zero_hidden(dP, s.mask);
             // Through the softmax: dS = P ∘ (dP − rowsum(dP ∘ P)).
             for (std::int64_t i = 0; i < L; ++i) {
@@ -141,9 +143,10 @@ void fused_attention_backward(const FusedAttentionShape& s, const T* q, HeadLayo
                 dP.row(i).array() = P.row(i).array() * (dP.row(i).array() - dot);
             }
             if (bias_sum) bias_sum->middleRows(h * L, L) += dP;
-            AttentionRows<T>(dq + task * L * d, L, d, Eigen::OuterStride<>(d)).noalias() = scale * (dP * K);
-            AttentionRows<T>(dk + task * L * d, L, d, Eigen::OuterStride<>(d)).noalias() =
-                scale * (dP.transpose() * Q);
+            dP *= scale;  // the logits' gradient
+            const auto dS = MatrixOperand<T>::rows_of(dP.data(), L, L);
+            gemm(dS, K, dq + task * L * d, d);
+            gemm(dS.transposed(), Q, dk + task * L * d, d);
         }
     }, 1);
     if (!dbias) return;

@@ -1,8 +1,8 @@
 #pragma once
-// Matrix products through Eigen: matmul with broadcast batch dimensions,
-// bmm, and linear. A matrix operand may be row-major or a transposed view
-// (column-major) without a copy, so backward passes (g·Bᵀ, Aᵀ·g) read the
-// saved operands in place.
+// Matrix products: matmul with broadcast batch dimensions, bmm, and linear
+// (on the CPU through detail::gemm). A matrix operand may be row-major or a
+// transposed view (column-major) without a copy, so backward passes (g·Bᵀ,
+// Aᵀ·g) read the saved operands in place.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/cuda/tensor_ops.hpp"
 #include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/gemm.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/strided_loop.hpp"
 #include "vgt/ops/view.hpp"
@@ -45,30 +46,17 @@ inline MatrixLayout matrix_layout(const Tensor& t) {
     return {contiguous_data(t), false};
 }
 
+/// C[M, N] = A[M, K] · B[K, N] for one contiguous matrix triple (A or B
+/// column-major when flagged), C row-major. Rows of C are split over threads
+/// when the product is large and the caller is not already parallel.
 template <class T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-
-/// C[M, N] = A[M, K] · B[K, N] for one matrix triple, C row-major and
-/// contiguous. Rows of C are split over threads when the product is large
-/// and the caller is not already parallel.
-template <class T>
-void gemm(const T* a, bool a_col, const T* b, bool b_col, T* c, std::int64_t m, std::int64_t k, std::int64_t n) {
+void matrix_product(const T* a, bool a_col, const T* b, bool b_col, T* c, std::int64_t m, std::int64_t k,
+                    std::int64_t n) {
+    const MatrixOperand<T> B{b, k, n, b_col ? k : n, b_col};
     auto run = [&](std::int64_t r0, std::int64_t r1) {
-        const std::int64_t rows = r1 - r0;
-        Eigen::Map<RowMatrix<T>> C(c + r0 * n, rows, n);
-        auto with_b = [&](const auto& A) {
-            if (b_col) C.noalias() = A * Eigen::Map<const ColMatrix<T>>(b, k, n);
-            else C.noalias() = A * Eigen::Map<const RowMatrix<T>>(b, k, n);
-        };
-        if (a_col) {
-            // Column-major A: rows r0..r1 are a block of the full map.
-            Eigen::Map<const ColMatrix<T>> A(a, m, k);
-            with_b(A.middleRows(r0, rows));
-        } else {
-            with_b(Eigen::Map<const RowMatrix<T>>(a + r0 * k, rows, k));
-        }
+        // Rows r0..r1 of A: an offset into either order.
+        const MatrixOperand<T> A{a + (a_col ? r0 : r0 * k), r1 - r0, k, a_col ? m : k, a_col};
+        gemm(A, B, c + r0 * n, n);
     };
     const std::int64_t work = m * n * k;
     if (work < (1 << 18)) {
@@ -107,7 +95,8 @@ inline Tensor matmul_forward(const Tensor& a, const Tensor& b, std::string_view 
         const T* pb = lb.data.template data<T>();
         T* pc = out.data<T>();
         parallel_for(batches, [&](std::int64_t i) {
-            gemm<T>(pa + i * m * k, la.column_major, pb + i * k * n, lb.column_major, pc + i * m * n, m, k, n);
+            matrix_product<T>(pa + i * m * k, la.column_major, pb + i * k * n, lb.column_major, pc + i * m * n, m, k,
+                              n);
         }, 1);
     });
     return out;
@@ -143,16 +132,11 @@ namespace detail {
 template <class T>
 void linear_forward(const T* x, const T* w, const T* bias, T* y, std::int64_t rows, std::int64_t in,
                     std::int64_t out) {
-    const Eigen::Map<const RowMatrix<T>> W(w, out, in);
+    const MatrixOperand<T> weight_t = MatrixOperand<T>::rows_of(w, out, in).transposed();
     auto run = [&](std::int64_t r0, std::int64_t r1) {
-        const Eigen::Map<const RowMatrix<T>> X(x + r0 * in, r1 - r0, in);
-        Eigen::Map<RowMatrix<T>> Y(y + r0 * out, r1 - r0, out);
-        if (bias) {
-            Y.rowwise() = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, out);
-            Y.noalias() += X * W.transpose();
-        } else {
-            Y.noalias() = X * W.transpose();
-        }
+        if (bias)
+            for (std::int64_t r = r0; r < r1; ++r) std::copy(bias, bias + out, y + r * out);
+        gemm(MatrixOperand<T>::rows_of(x + r0 * in, r1 - r0, in), weight_t, y + r0 * out, out, bias != nullptr);
     };
     if (rows * in * out < (1 << 18)) return run(0, rows);
     parallel_for_chunks(0, rows, std::max<std::int64_t>(16, rows / (4 * num_threads())), run);
@@ -163,10 +147,10 @@ void linear_forward(const T* x, const T* w, const T* bias, T* y, std::int64_t ro
 template <class T>
 void linear_backward(const T* x, const T* w, const T* g, T* gx, T* gw, T* gb, std::int64_t rows, std::int64_t in,
                      std::int64_t out) {
-    if (gx) gemm<T>(g, false, w, false, gx, rows, out, in);
-    if (gw) gemm<T>(g, true, x, false, gw, out, rows, in);  // g as column-major [out, rows]
+    if (gx) matrix_product<T>(g, false, w, false, gx, rows, out, in);
+    if (gw) matrix_product<T>(g, true, x, false, gw, out, rows, in);  // g as column-major [out, rows]
     if (gb) {
-        const Eigen::Map<const RowMatrix<T>> G(g, rows, out);
+        const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> G(g, rows, out);
         const std::int64_t slices = std::clamp<std::int64_t>(rows / 256, 1, num_threads());
         std::vector<Eigen::Matrix<T, 1, Eigen::Dynamic>> partial(static_cast<std::size_t>(slices));
         parallel_for(slices, [&](std::int64_t s) {

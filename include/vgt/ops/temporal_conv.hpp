@@ -22,6 +22,7 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/ops/conv.hpp"
+#include "vgt/ops/gemm.hpp"
 #include "vgt/ops/pad.hpp"
 #include "vgt/ops/view.hpp"
 
@@ -81,11 +82,6 @@ inline TemporalConvGeometry temporal_conv_geometry(const Tensor& x, const Tensor
     return g;
 }
 
-template <class T>
-using FrameMatrix = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-template <class T>
-using ConstFrameMatrix = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-
 /// The weight [out, in, k] as k contiguous tap matrices [k, out, in].
 template <class T>
 std::vector<T> tap_matrices(const TemporalConvGeometry& g, const T* weight) {
@@ -103,19 +99,17 @@ void temporal_conv_forward(const TemporalConvGeometry& g, const T* x, const T* w
     const std::vector<T> taps = tap_matrices(g, weight);
     parallel_for(g.batch * g.out_frames, [&](std::int64_t task) {
         const std::int64_t b = task / g.out_frames, to = task % g.out_frames;
-        FrameMatrix<T> out(y + task * g.out_frame_size(), g.out_channels, g.pixels);
-        if (bias) {
-            for (std::int64_t o = 0; o < g.out_channels; ++o) out.row(o).setConstant(bias[o]);
-        } else {
-            out.setZero();
-        }
+        T* out = y + task * g.out_frame_size();
+        for (std::int64_t o = 0; o < g.out_channels; ++o)
+            std::fill(out + o * g.pixels, out + (o + 1) * g.pixels, bias ? bias[o] : T(0));
         for (std::int64_t j = 0; j < g.kernel; ++j) {
             const std::int64_t t = g.source(to, j);
             if (t < 0) continue;
-            const ConstFrameMatrix<T> w(taps.data() + j * g.out_channels * g.in_channels, g.out_channels,
-                                        g.in_channels);
-            const ConstFrameMatrix<T> frame(x + (b * g.frames + t) * g.in_frame_size(), g.in_channels, g.pixels);
-            out.noalias() += w * frame;
+            const auto w = MatrixOperand<T>::rows_of(taps.data() + j * g.out_channels * g.in_channels,
+                                                     g.out_channels, g.in_channels);
+            const auto frame =
+                MatrixOperand<T>::rows_of(x + (b * g.frames + t) * g.in_frame_size(), g.in_channels, g.pixels);
+            gemm(w, frame, out, g.pixels, true);
         }
     }, 1);
 }
@@ -126,16 +120,16 @@ void temporal_conv_grad_input(const TemporalConvGeometry& g, const T* weight, co
     const std::vector<T> taps = tap_matrices(g, weight);
     parallel_for(g.batch * g.frames, [&](std::int64_t task) {
         const std::int64_t b = task / g.frames, t = task % g.frames;
-        FrameMatrix<T> out(gx + task * g.in_frame_size(), g.in_channels, g.pixels);
-        out.setZero();
+        T* out = gx + task * g.in_frame_size();
+        std::fill(out, out + g.in_frame_size(), T(0));
         for (std::int64_t j = 0; j < g.kernel; ++j) {
             const std::int64_t to = t + g.pad_before - j * g.dilation;
             if (to < 0 || to >= g.out_frames) continue;
-            const ConstFrameMatrix<T> w(taps.data() + j * g.out_channels * g.in_channels, g.out_channels,
-                                        g.in_channels);
-            const ConstFrameMatrix<T> grad(gy + (b * g.out_frames + to) * g.out_frame_size(), g.out_channels,
-                                           g.pixels);
-            out.noalias() += w.transpose() * grad;
+            const auto w = MatrixOperand<T>::rows_of(taps.data() + j * g.out_channels * g.in_channels,
+                                                     g.out_channels, g.in_channels);
+            const auto grad = MatrixOperand<T>::rows_of(gy + (b * g.out_frames + to) * g.out_frame_size(),
+                                                        g.out_channels, g.pixels);
+            gemm(w.transposed(), grad, out, g.pixels, true);
         }
     }, 1);
 }
@@ -155,14 +149,13 @@ void temporal_conv_grad_weight(const TemporalConvGeometry& g, const T* x, const 
         const std::int64_t lo = run * tasks / runs, hi = (run + 1) * tasks / runs;
         for (std::int64_t task = lo; task < hi; ++task) {
             const std::int64_t b = task / g.out_frames, to = task % g.out_frames;
-            const ConstFrameMatrix<T> grad(gy + task * g.out_frame_size(), g.out_channels, g.pixels);
+            const auto grad = MatrixOperand<T>::rows_of(gy + task * g.out_frame_size(), g.out_channels, g.pixels);
             for (std::int64_t j = 0; j < g.kernel; ++j) {
                 const std::int64_t t = g.source(to, j);
                 if (t < 0) continue;
-                const ConstFrameMatrix<T> frame(x + (b * g.frames + t) * g.in_frame_size(), g.in_channels,
-                                                g.pixels);
-                FrameMatrix<T>(sums + j * tap_size, g.out_channels, g.in_channels).noalias() +=
-                    grad * frame.transpose();
+                const auto frame =
+                    MatrixOperand<T>::rows_of(x + (b * g.frames + t) * g.in_frame_size(), g.in_channels, g.pixels);
+                gemm(grad, frame.transposed(), sums + j * tap_size, g.in_channels, true);
             }
         }
     }, 1);
