@@ -4,7 +4,9 @@
 #include <vector>
 
 #include <vgt/nn/attention.hpp>
+#include <vgt/ops/elementwise.hpp>
 #include <vgt/ops/fused_attention.hpp>
+#include <vgt/ops/reduce.hpp>
 #include <vgt/ops/view.hpp>
 
 namespace vgt::test::fused_attention_test {
@@ -90,6 +92,24 @@ TEST_CASE("fused attention: masked weights are exactly zero and rows sum to one"
     const auto post = contiguous(fused_attention(q, k, v, {}, 0.5, {.causal = true, .post_softmax = true})).to_vector();
     CHECK(post[0] < 1.0);
     CHECK(post.back() == Approx(1.0).epsilon(1e-14));  // the last query sees every key
+}
+
+TEST_CASE("causal fused attention in float32: later tokens reach no earlier output, exactly",
+          "[ops][attention]") {
+    // As pixel_attention's: later values never reach query 0, later keys only
+    // through a post-softmax mask's denominator. 17 tokens: rows long enough
+    // for the SIMD body of exp, and a remainder.
+    const Shape s{2, 2, 17, 4};
+    for (bool post : {false, true}) {
+        INFO((post ? "post-softmax" : "pre-softmax"));
+        std::vector<Tensor> qkv;
+        for (std::uint64_t seed : {7, 8, 9}) qkv.push_back(random(s, seed, -3, 3, DType::Float32).set_requires_grad());
+        const Tensor y = fused_attention(qkv[0], qkv[1], qkv[2], {}, 0.5, {.causal = true, .post_softmax = post});
+        backward(sum(select(y, 2, 0)));  // query 0 of every sequence and head
+        CHECK(max(abs(slice(qkv[2].grad(), 2, 1, 17))).item() == 0.0);
+        CHECK((max(abs(slice(qkv[1].grad(), 2, 1, 17))).item() == 0.0) == !post);
+        CHECK(max(abs(select(qkv[2].grad(), 2, 0))).item() > 0.0);
+    }
 }
 
 TEST_CASE("fused attention names what it expected on bad input", "[ops][attention]") {

@@ -2,8 +2,10 @@
 
 #include <vector>
 
+#include <vgt/ops/elementwise.hpp>
 #include <vgt/ops/fused_attention.hpp>
 #include <vgt/ops/pixel_attention.hpp>
+#include <vgt/ops/reduce.hpp>
 #include <vgt/ops/view.hpp>
 
 namespace vgt::test::pixel_attention_test {
@@ -74,6 +76,26 @@ TEST_CASE("pixel_attention equals attention over per-pixel sequences, forward an
     VGT_REQUIRE_GRADCHECK(
         [](const std::vector<Tensor>& t) { return pixel_attention(t[0], 2, t[1], {.causal = true}); },
         std::vector<Tensor>{qkv, bias});
+}
+
+TEST_CASE("causal pixel_attention: later frames reach no earlier output, exactly", "[ops][attention]") {
+    // float32, where a softmax of −∞ could leave subnormal weights. The
+    // gradient of frame 0's output must be exactly 0 on every later frame's
+    // values, and with the pre-softmax mask on their keys too (after the
+    // softmax, later keys still enter its denominator: that mode is not causal).
+    const std::int64_t frames = 5, c = 4;
+    const Tensor qkv = random({1, frames, 3 * c, 3, 4}, 6, -3, 3, DType::Float32);
+    for (bool post : {false, true}) {
+        INFO((post ? "post-softmax" : "pre-softmax"));
+        Tensor x = detach(qkv);
+        x.set_requires_grad();
+        const Tensor y = pixel_attention(x, 2, {}, {.causal = true, .post_softmax = post});
+        backward(sum(select(y, 1, 0)));
+        const Tensor later = slice(x.grad(), 1, 1, frames);
+        CHECK(max(abs(slice(later, 2, 2 * c, 3 * c))).item() == 0.0);
+        CHECK((max(abs(slice(later, 2, c, 2 * c))).item() == 0.0) == !post);
+        CHECK(max(abs(slice(select(x.grad(), 1, 0), 1, 2 * c, 3 * c))).item() > 0.0);
+    }
 }
 
 TEST_CASE("pixel_attention names what it expected on bad input", "[ops][attention]") {

@@ -1,6 +1,7 @@
 #include "support.hpp"
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,23 @@ TEST_CASE("softmax rows sum to one and ignore a constant shift", "[ops][softmax]
     CHECK(p[1] == Approx(1.0 / (1.0 + std::exp(-1.0) + std::exp(-2.0))).epsilon(1e-6));
     const auto lp = log_softmax(big, -1).to_vector();
     CHECK(lp[1] == Approx(-std::log(1.0 + std::exp(-1.0) + std::exp(-2.0))).epsilon(1e-6));
+}
+
+TEST_CASE("softmax weights of -inf and of far-below-max logits are exactly zero", "[ops][softmax]") {
+    // A masked logit (−∞) or one 200 below the row's maximum has a weight
+    // below float's smallest normal number: exactly 0, not a subnormal
+    // (Eigen's vectorised exp alone gives 2.9e-39 there).
+    const float inf = std::numeric_limits<float>::infinity();
+    for (int width : {4, 37}) {  // both the SIMD body and its remainder
+        INFO("row of " << width);
+        std::vector<float> row(static_cast<std::size_t>(width), -inf);
+        row[0] = 0.0f, row[1] = -200.0f, row[2] = -50.0f;
+        const auto p = softmax(Tensor::from_vector(row), 0).to_vector();
+        CHECK(p[0] == Approx(1.0).epsilon(1e-6));
+        CHECK(p[1] == 0.0);
+        CHECK(p[2] == Approx(std::exp(-50.0)).epsilon(1e-5));  // small but normal: kept
+        for (std::size_t i = 3; i < p.size(); ++i) CHECK(p[i] == 0.0);
+    }
 }
 
 TEST_CASE("softmax and log_softmax match PyTorch, forward and backward", "[ops][softmax][golden]") {

@@ -26,6 +26,7 @@
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/ops/gemm.hpp"
+#include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/view.hpp"
 
 namespace vgt {
@@ -94,7 +95,7 @@ void fused_attention_forward(const FusedAttentionShape& s, const T* q, HeadLayou
             if (s.mask.causal && !s.mask.post_softmax)
                 for (std::int64_t j = 0; j < L; ++j)
                     if (s.mask.hides(i, j)) row(j) = -std::numeric_limits<T>::infinity();
-            row.array() = (row.array() - row.maxCoeff()).exp();
+            row.array() = exp_flushed(row.array() - row.maxCoeff());
             row *= T(1) / row.sum();
         }
         T* const o = out + (n * L * s.heads + h) * d;

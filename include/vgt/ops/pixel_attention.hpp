@@ -68,7 +68,7 @@ template <class T>
 void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T* bias, T* probs, T* out) {
     const std::int64_t L = s.frames, d = s.dim();
     const T scale = static_cast<T>(s.scale);
-    const bool pre_mask = s.mask.causal && !s.mask.post_softmax, post_mask = s.mask.causal && s.mask.post_softmax;
+    const bool pre_mask = s.mask.causal && !s.mask.post_softmax;
     for_each_pixel_block(s, [&](std::int64_t b, std::int64_t h, std::int64_t p0, std::int64_t n, std::int64_t) {
         auto prob_row = [&](std::int64_t i, std::int64_t j) {
             return ArrayMap<T>(probs + (((b * s.heads + h) * L + i) * L + j) * s.pixels + p0, n);
@@ -93,7 +93,7 @@ void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T
             total.setZero();
             for (std::int64_t j = 0; j < L; ++j) {
                 ArrayMap<T> w = prob_row(i, j);
-                w = (w - top).exp();
+                w = exp_flushed(w - top);
                 total += w;
             }
             total = total.inverse();
@@ -103,7 +103,7 @@ void pixel_attention_forward(const PixelAttentionShape& s, const T* qkv, const T
                 ArrayMap<T> o(out + ((b * L + i) * s.channels + h * d + dd) * s.pixels + p0, n);
                 o.setZero();
                 for (std::int64_t j = 0; j < L; ++j) {
-                    if (post_mask && s.mask.hides(i, j)) continue;
+                    if (s.mask.hides(i, j)) continue;  // a weight of 0, or hidden after the softmax
                     o += prob_row(i, j) * ConstArrayMap<T>(packed_row(qkv, s, b, j, 2, h, dd, p0), n);
                 }
             }
@@ -118,7 +118,7 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
                               T* dbias) {
     const std::int64_t L = s.frames, d = s.dim();
     const T scale = static_cast<T>(s.scale);
-    const bool post_mask = s.mask.causal && s.mask.post_softmax;
+    const bool pre_mask = s.mask.causal && !s.mask.post_softmax;
     const std::int64_t blocks = (s.pixels + kPixelBlock - 1) / kPixelBlock;
     const std::int64_t tasks = s.batch * s.heads * blocks;
     // dbias sums over batch and pixels: one partial per task, added in task order.
@@ -146,7 +146,7 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
             dot.setZero();
             for (std::int64_t j = 0; j < L; ++j) {
                 auto dp = dS.col(j);
-                if (post_mask && s.mask.hides(i, j)) {
+                if (s.mask.hides(i, j)) {  // no path from key j to query i's output
                     dp.setZero();
                     continue;
                 }
@@ -161,6 +161,8 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
             }
             // Through the softmax: dS = P ∘ (dP − Σ_j dP ∘ P), then dq[i] and dk[j].
             for (std::int64_t j = 0; j < L; ++j) {
+                // A pre-softmax mask's weights are exactly 0, and so are their score gradients.
+                if (pre_mask && s.mask.hides(i, j)) continue;
                 auto ds = dS.col(j);
                 ds = prob_row(i, j) * (ds - dot);
                 if (dbias) partial[static_cast<std::size_t>((task * L + i) * L + j)] = ds.sum();

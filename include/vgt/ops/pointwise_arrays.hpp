@@ -8,7 +8,9 @@
 //   if constexpr (ArrayForm<kernels::Silu>::defined) ArrayForm<kernels::Silu>::value(x, y);
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include <Eigen/Core>
 
@@ -21,6 +23,18 @@ template <class T>
 using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <class T>
 using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+/// exp(x) with every result below the smallest normal number flushed to 0:
+/// softmax weights. Eigen's vectorised exp clamps its argument near the
+/// bottom of the normal range (−88.7 in float) and returns a subnormal there
+/// (2.9e-39), for −∞ too, so a masked weight would not be exactly 0, and on
+/// x86 every later product with a subnormal takes a slow microcode path
+/// (a causal attention ran several times slower than an unmasked one).
+template <class Derived>
+auto exp_flushed(const Eigen::ArrayBase<Derived>& x) {
+    using T = typename Derived::Scalar;
+    return (x < std::log(std::numeric_limits<T>::min())).select(T(0), x.exp());
+}
 
 /// value(x, y): y = f(x); backward(g, x, y, dx): dx = g · f'(x) for the
 /// forward's output y. Only the bodies specialised below have one.

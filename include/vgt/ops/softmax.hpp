@@ -181,7 +181,7 @@ inline Tensor softmax_forward(const Tensor& x, const DimLayout& layout, bool log
                     const T log_total = std::log((xr - m).exp().sum());
                     yr = (xr - m) - log_total;
                 } else {
-                    yr = (xr - m).exp();
+                    yr = exp_flushed(xr - m);
                     yr *= T(1) / yr.sum();
                 }
             });
