@@ -9,8 +9,8 @@
 // and the input gradient folds weightᵀ · grad back (col2im). All products
 // are detail::gemm's (Eigen's GEMM). The column matrix is built one tile of
 // output positions at a time so that it stays in cache, and tiles give every
-// thread work even for a batch of one. A 1x1 kernel with stride 1 and no padding needs no columns:
-// the input already is that matrix.
+// thread work even for a batch of one. A 1x1 kernel with stride 1 and no
+// padding needs no columns: the input already is that matrix.
 
 #include <algorithm>
 #include <array>
