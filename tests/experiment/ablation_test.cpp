@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -148,6 +149,57 @@ TEST_CASE("ablation configs read from JSON, apply the quick preset, and reject w
                Catch::Contains("expected every length in frames in [1, 1024], found 0"));
 }
 
+TEST_CASE("derived variants train a compiled one with a patched train config") {
+    const nlohmann::json base = {
+        {"name", "study"},
+        {"variants", {"Conv3D+NoMixer", "Conv3D+NoMixer, high lr"}},
+        {"train", {{"training", {{"steps", 500}}}, {"optim", {{"adamw", {{"lr", 0.002}}}}}}},
+        {"derived",
+         {{"Conv3D+NoMixer, high lr", {{"from", "Conv3D+NoMixer"}, {"train", {{"optim", {{"adamw", {{"lr", 0.01}}}}}}}}}}},
+        {"quick", {{"train", {{"training", {{"steps", 20}}}}}}}};
+    for (const bool quick : {false, true}) {
+        const AblationConfig c = ablation_config_from_json(base, quick);
+        REQUIRE(c.derived.size() == 1);
+        const DerivedVariant& d = c.derived.at("Conv3D+NoMixer, high lr");
+        CHECK(d.from == "Conv3D+NoMixer");
+        CHECK(d.train.optim.adamw.lr == 0.01);
+        CHECK(c.train.optim.adamw.lr == 0.002);
+        CHECK(d.train.training.steps == (quick ? 20 : 500));  // the patch applies to the quick preset's train
+        CHECK(&c.train_of("Conv3D+NoMixer") == &c.train);
+        CHECK(&c.train_of("Conv3D+NoMixer, high lr") == &d.train);
+        nlohmann::json j = ablation_config_to_json(c);
+        CHECK(j["derived"]["Conv3D+NoMixer, high lr"]["train"] == base["derived"]["Conv3D+NoMixer, high lr"]["train"]);
+        j["train"].erase("model");  // written as the train config's, which names a preset
+        nlohmann::json again = ablation_config_to_json(ablation_config_from_json(j, false));
+        again["train"].erase("model");
+        CHECK(again == j);
+    }
+
+    const auto error_with = [&](const std::function<void(nlohmann::json&)>& change) {
+        nlohmann::json j = base;
+        change(j);
+        return test::error_of([&] { ablation_config_from_json(j, false); });
+    };
+    CHECK_THAT(error_with([](nlohmann::json& j) { j["variants"] = {"Conv3D+NoMixer"}; }),
+               Catch::Contains("expected derived variant 'Conv3D+NoMixer, high lr' in 'variants'"));
+    CHECK_THAT(error_with([](nlohmann::json& j) { j["derived"]["Conv3D+NoMixer, high lr"]["form"] = "x"; }),
+               Catch::Contains("unknown key 'form' (expected one of: from, train)"));
+    CHECK_THAT(error_with([](nlohmann::json& j) { j["derived"]["Conv3D+NoMixer, high lr"].erase("from"); }),
+               Catch::Contains("'derived.Conv3D+NoMixer, high lr.from': expected the name of a compiled variant"));
+    CHECK_THAT(error_with([](nlohmann::json& j) { j["derived"]["Conv3D+NoMixer, high lr"]["train"]["model"] = "gen1"; }),
+               Catch::Contains("expected no model"));
+    CHECK_THAT(error_with([](nlohmann::json& j) {
+                   j["derived"]["Conv3D+NoMixer, high lr"]["train"]["optim"]["adamw"]["lrr"] = 1;
+               }),
+               Catch::Contains("derived.Conv3D+NoMixer, high lr.train") && Catch::Contains("unknown key 'lrr'"));
+    CHECK_THAT(error_with([](nlohmann::json& j) {
+                   j["derived"]["Conv3D+NoMixer, high lr"]["train"]["training"]["batch_size"] = 0;
+               }),
+               Catch::Contains("derived variant 'Conv3D+NoMixer, high lr'") && Catch::Contains("batch_size"));
+    CHECK_THAT(error_with([](nlohmann::json& j) { j["derived"] = {1, 2}; }),
+               Catch::Contains("expected 'derived' to be an object"));
+}
+
 TEST_CASE("every experiment config in benchmarks/ablations reads, with and without --quick, and names compiled "
           "variants") {
     const std::vector<std::string> names = BuiltinAblation::names();
@@ -158,8 +210,14 @@ TEST_CASE("every experiment config in benchmarks/ablations reads, with and witho
         INFO(entry.path().string());
         for (const bool quick : {false, true}) {
             const AblationConfig c = read_ablation_config(entry.path().string(), quick);
-            for (const std::string& v : c.variants)
-                CHECK(std::find(names.begin(), names.end(), v) != names.end());
+            const auto compiled = [&](const std::string& v) {
+                return std::find(names.begin(), names.end(), v) != names.end();
+            };
+            for (const std::string& v : c.variants) {
+                INFO(v);
+                const auto derived = c.derived.find(v);
+                CHECK(compiled(derived == c.derived.end() ? v : derived->second.from));
+            }
         }
     }
     CHECK(configs >= 4);
@@ -234,6 +292,62 @@ TEST_CASE("an ablation trains and scores each variant alike and writes its repor
     CHECK(count_of(html, "<polyline") == 2);
     CHECK(count_of(html, "<table>") == 3);
     CHECK(read_text(std::filesystem::path(out) / "loss.svg").rfind("<svg", 0) == 0);
+}
+
+TEST_CASE("an ablation of structure models scores edits, a derived variant with the source's optical flow") {
+    test::TempDir dir;
+    const std::string out = (dir.path / "edits").string();
+    using Plain = Variant<VideoUNet<FrameConv, NoMixer>>;
+    using Flow = Variant<VideoUNet<FrameConv, temporal::FlowWarp>>;
+    using Study = Ablation<Plain, Flow>;
+    AblationConfig c = tiny_ablation(out, {"FrameConv+NoMixer", "FrameConv+FlowWarp", "external flow"});
+    c.train.unet.in_channels = 4;
+    c.train.conditioning.structure = true;
+    c.train.data.moving_shapes.height = c.train.data.moving_shapes.width = 16;
+    DerivedVariant external{"FrameConv+FlowWarp", {{"conditioning", {{"external_flow", "horn_schunck"}}}}, c.train};
+    external.train.conditioning.external_flow = "horn_schunck";
+    c.derived.emplace("external flow", external);
+
+    AblationConfig unknown = c;
+    unknown.derived.at("external flow").from = "FrameConv+ConvLSTM";
+    CHECK_THAT(test::error_of([&] { Study::run(unknown); }),
+               Catch::Contains("derived variant 'external flow': expected 'from' to name a variant of the compiled "
+                               "list (FrameConv+NoMixer, FrameConv+FlowWarp), found 'FrameConv+ConvLSTM'"));
+    AblationConfig no_flow = c;
+    no_flow.derived.at("external flow").from = "FrameConv+NoMixer";
+    CHECK_THAT(test::error_of([&] { Study::run(no_flow); }),
+               Catch::Contains("variant 'external flow'") && Catch::Contains("temporal mixers take a flow"));
+
+    const AblationResult r = Study::run(c);
+    write_ablation_report(r, "test");
+    REQUIRE(r.variants.size() == 3);
+    CHECK(r.variants[2].name == "external flow");
+    CHECK(r.variants[2].directory == "variants/external-flow");
+    CHECK(r.variants[2].params == r.variants[1].params);
+    // The same weights and batches; from the second step on, the flows differ.
+    CHECK(r.variants[2].losses.front() == r.variants[1].losses.front());
+    CHECK(r.variants[2].losses.back() != r.variants[1].losses.back());
+    for (const VariantResult& v : r.variants) {
+        INFO(v.name);
+        REQUIRE(v.quality.size() == 2);
+        for (const LengthQuality& q : v.quality) {
+            CHECK(q.error.empty());
+            CHECK(q.edits);
+            CHECK(q.edit_accuracy >= 0);
+            CHECK(q.edit_accuracy <= q.colour_accuracy);
+            CHECK(q.edit_accuracy <= q.trajectory_accuracy);
+            CHECK(q.trajectory_accuracy <= 1);
+            CHECK(q.real_warp_error > 0);  // the sources move
+            CHECK(std::isfinite(q.warp_ratio));
+        }
+    }
+    const nlohmann::json results = nlohmann::json::parse(read_text(std::filesystem::path(out) / "results.json"));
+    CHECK(results["variants"][2]["quality"][0]["task"] == "edit");
+    CHECK(results["variants"][2]["quality"][0].contains("edit_accuracy"));
+    CHECK(results["config"]["derived"]["external flow"]["from"] == "FrameConv+FlowWarp");
+    const std::string md = read_text(std::filesystem::path(out) / "report.md");
+    CHECK_THAT(md, Catch::Contains("## Edits at T = 2") && Catch::Contains("`external flow`") &&
+                       !Catch::Contains("## Quality at T"));
 }
 
 TEST_CASE("a variant trains exactly as the preset of the same UNet type") {

@@ -1,8 +1,9 @@
 // Gen-1's structure and content conditioning in the text-to-video pipeline:
 // the config section and its checks, the structure channel and the content
 // tokens reaching the UNet (in training and sampling, the null condition
-// keeping the structure), the checkpoint round trip of a conditioned model,
-// and a short structure-conditioned training run whose loss falls.
+// keeping the structure), the source's optical flow reaching FlowWarp
+// mixers, the checkpoint round trip of a conditioned model, and a short
+// structure-conditioned training run whose loss falls.
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,9 @@
 #include <vgt/experiment/train_config.hpp>
 #include <vgt/experiment/trainer.hpp>
 #include <vgt/experiment/video_conditions.hpp>
+#include <vgt/temporal/flow_warp.hpp>
+#include <vgt/temporal/frame_conv.hpp>
+#include <vgt/temporal/no_mixer.hpp>
 
 namespace vgt::test::gen1_conditioning_test {
 
@@ -214,6 +218,126 @@ TEST_CASE("structure conditioning: the map reaches the UNet in training and samp
     const TextToVideo text_only = TextToVideo::from_captions(plain, captions, init_plain);
     CHECK_THAT(test::error_of([&] { text_only.sample(request); }),
                Catch::Contains("trained without structure conditioning; train with conditioning.structure = true"));
+}
+
+TEST_CASE("clip_flow: each frame's flow to the one before, frame 0 zero", "[experiment][gen1]") {
+    // A 6×6 grey square moving 1 px right per frame on black: frame t's flow to t − 1 is (−1, 0) on it.
+    // Clip 1 moves the square left from where clip 0's ends.
+    const std::int64_t frames = 3, size = 24;
+    Tensor clips = Tensor::zeros(Shape{2, frames, 3, size, size});
+    float* p = clips.data<float>();
+    for (std::int64_t b = 0; b < 2; ++b)
+        for (std::int64_t t = 0; t < frames; ++t)
+            for (std::int64_t c = 0; c < 3; ++c)
+                for (std::int64_t y = 9; y < 15; ++y) {
+                    const std::int64_t left = b == 0 ? 8 + t : 10 - t;
+                    for (std::int64_t x = left; x < left + 6; ++x)
+                        p[(((b * frames + t) * 3 + c) * size + y) * size + x] = 0.8f;
+                }
+    const Tensor flow = clip_flow(clips, flow::FlowMethod::HornSchunck);
+    REQUIRE(flow.shape() == Shape{2, frames, 2, size, size});
+    const std::vector<float> f = values(flow);
+    const auto at = [&](std::int64_t b, std::int64_t t, std::int64_t k, std::int64_t y, std::int64_t x) {
+        return f[static_cast<std::size_t>((((b * frames + t) * 2 + k) * size + y) * size + x)];
+    };
+    for (std::int64_t k = 0; k < 2; ++k) CHECK(at(0, 0, k, 12, 11) == 0.0f);
+    for (std::int64_t t = 1; t < frames; ++t) {
+        INFO("frame " << t);
+        CHECK(at(0, t, 0, 12, 10 + t) == Approx(-1.0).margin(0.25));  // the square's centre in frame t
+        CHECK(at(0, t, 1, 12, 10 + t) == Approx(0.0).margin(0.25));
+        CHECK(at(1, t, 0, 12, 13 - t) == Approx(1.0).margin(0.25));   // moving left
+    }
+    CHECK_THAT(test::error_of([&] { clip_flow(Tensor::zeros(Shape{1, 2, 2, 8, 8}), flow::FlowMethod::HornSchunck); }),
+               Catch::Contains("expected float clips [B, T, 1 or 3, H, W]"));
+}
+
+TEST_CASE("external flow: the source's optical flow replaces FlowWarp's flow head", "[experiment][gen1]") {
+    using FlowUNet = models::VideoUNet<temporal::FrameConv, temporal::FlowWarp>;
+    const UNetFactory factory = unet_factory<FlowUNet>("FrameConv+FlowWarp");
+    TrainConfig c = structure_config("FrameConv+FlowWarp", "out");
+    c.conditioning.max_structure_level = 0;
+    c.conditioning.structure_dropout = 0.0;
+    c.conditioning.external_flow = "horn_schunck";
+    c.data.moving_shapes.frames = 3;
+    c.data.moving_shapes.height = c.data.moving_shapes.width = 16;
+
+    // The config: a known estimator, and only with structure (the flow is the source's).
+    nlohmann::json j = train_config_to_json(c);
+    j["model"] = "gen1";  // a preset name: read alone, the config must name one
+    CHECK(j.at("conditioning").at("external_flow") == "horn_schunck");
+    CHECK(train_config_to_json(train_config_from_json(j)) == j);
+    CHECK(train_config_from_json(nlohmann::json::object()).conditioning.external_flow == "none");
+    nlohmann::json bad = j;
+    bad["conditioning"]["external_flow"] = "farneback";
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
+               Catch::Contains("expected external_flow one of none, horn_schunck, lucas_kanade, found 'farneback'"));
+    bad = j;
+    bad["conditioning"]["structure"] = false;
+    bad["unet"]["in_channels"] = 3;
+    CHECK_THAT(test::error_of([&] { train_config_from_json(bad); }),
+               Catch::Contains("expected conditioning.structure = true with conditioning.external_flow"));
+
+    const std::vector<std::string> captions = {"a red circle moving left", "a blue square moving up"};
+    TrainConfig no_flow = c;
+    no_flow.conditioning.external_flow = "none";
+    // A model whose mixers take no flow cannot use one.
+    TrainConfig preset = c;
+    preset.model = "gen1";
+    Generator init_preset(1);
+    CHECK_THAT(test::error_of([&] { TextToVideo::from_captions(preset, captions, init_preset); }),
+               Catch::Contains("expected a model whose temporal mixers take a flow (FlowWarp)") &&
+                   Catch::Contains("found gen1"));
+
+    Generator init_a(1), init_b(1);
+    TextToVideo model = TextToVideo::from_captions(c, captions, init_a, factory);
+    TextToVideo own_flow = TextToVideo::from_captions(no_flow, captions, init_b, factory);
+    open_zero_parameters(model);
+    open_zero_parameters(own_flow);
+    REQUIRE(parameter_bytes(model) == parameter_bytes(own_flow));
+
+    // Training: the UNet saw the clips' flow, and it changes the output.
+    const auto batch = two_clips(c);
+    const Tensor videos = batch.video;  // [2, 3, 3, 16, 16]
+    Generator gen_a(5), gen_b(5);
+    const auto with_flow = model.training_loss(videos, batch.captions, 0.0, gen_a);
+    const auto with_head = own_flow.training_loss(videos, batch.captions, 0.0, gen_b);
+    CHECK(values(with_flow.x_t) == values(with_head.x_t));
+    CHECK(values(with_flow.output) != values(with_head.output));
+    const models::TextEncoding context = model.text_encoder().encode(batch.captions);
+    const Tensor time = model.time_embedding().forward(with_flow.time);
+    const Tensor input = concat({with_flow.x_t, clip_structure(videos, {0, 0}, c.conditioning.sigma_per_level)}, 2);
+    models::UNetForwardOptions run;
+    run.flow = clip_flow(videos, flow::FlowMethod::HornSchunck);
+    CHECK(test::max_abs_difference(with_flow.output,
+                                   model.unet().forward(input, time, context.tokens, context.mask, run)) < 1e-5);
+    CHECK(test::max_abs_difference(with_head.output,
+                                   model.unet().forward(input, time, context.tokens, context.mask, {})) < 1e-5);
+
+    // Sampling: the source's flow, the same for the same source, and not the flow head's.
+    SampleRequest request;
+    request.prompts = {"a red circle moving left", "a blue square moving up"};
+    request.seed = 3;
+    request.source = slice(videos, 0, 0, 1);
+    request.temporal_guidance = 0.5;
+    const Tensor edited = model.sample(request);
+    CHECK(edited.shape() == Shape{2, 3, 3, 16, 16});
+    CHECK(values(model.sample(request)) == values(edited));
+    CHECK(values(own_flow.sample(request)) != values(edited));
+
+    // The UNet checks the flow it is given.
+    const Tensor x = Tensor::zeros(Shape{1, 3, 4, 16, 16});
+    const Tensor e = Tensor::zeros(Shape{1, c.unet.time_embed_dim});
+    const Tensor tokens = Tensor::zeros(Shape{1, 2, c.unet.context_dim});
+    models::UNetForwardOptions wrong;
+    wrong.flow = Tensor::zeros(Shape{1, 2, 2, 16, 16});
+    CHECK_THAT(test::error_of([&] { model.unet().forward(x, e, tokens, {}, wrong); }),
+               Catch::Contains("expected a flow [1, 3, 2, Hf, Wf]"));
+    wrong.flow = Tensor::zeros(Shape{1, 3, 2, 4, 4});
+    CHECK(model.unet().forward(x, e, tokens, {}, wrong).shape() == Shape{1, 3, 3, 16, 16});  // any grid, resized
+    Generator init_plain(1);
+    const auto plain = unet_factory<models::VideoUNet<temporal::FrameConv, temporal::NoMixer>>("plain")(c.unet, init_plain);
+    CHECK_THAT(test::error_of([&] { plain->forward(x, e, tokens, {}, wrong); }),
+               Catch::Contains("expected no flow (NoMixer computes its own mixing"));
 }
 
 TEST_CASE("content conditioning: reference tokens join the text tokens", "[experiment][gen1]") {

@@ -36,7 +36,7 @@ using test::random;
 
 namespace {
 
-constexpr UNetForwardOptions kFramewise{.temporal = false};
+const UNetForwardOptions kFramewise{.temporal = false};
 
 /// Base 4, levels of 4 and 8 channels, one residual block, attention at level 1.
 VideoUNetOptions tiny_options(std::int64_t context_dim = 0) {

@@ -76,13 +76,18 @@ int command_evaluate(Flags& flags) {
         report["trajectory_accuracy"] = r.trajectory_accuracy;
         report["edit_accuracy"] = r.edit_accuracy;
         report["median_trajectory_error"] = r.median_trajectory_error;
+        report["warp_error"] = r.warp_error;
+        report["source_warp_error"] = r.source_warp_error;
+        report["warp_ratio"] = r.warp_ratio;
         for (const auto& e : r.scores)
             per_clip.push_back({{"source", e.source_caption},
                                 {"prompt", e.prompt},
                                 {"colour_changed", e.colour_changed},
                                 {"trajectory_error", std::isfinite(e.trajectory_error) ? nlohmann::json(e.trajectory_error)
                                                                                       : nlohmann::json(nullptr)},
-                                {"trajectory_kept", e.trajectory_kept}});
+                                {"trajectory_kept", e.trajectory_kept},
+                                {"warp_error", e.warp_error},
+                                {"source_warp_error", e.source_warp_error}});
         samples = r.samples;
         for (std::size_t i = 0; i < r.scores.size() && i < 8; ++i) {
             sample_lines.push_back(fmt::format("{}: source: {}", 2 * i, r.scores[i].source_caption));
@@ -143,6 +148,8 @@ int command_evaluate(Flags& flags) {
         fmt::print("  trajectory within 2 px      {:.3f}  (median error {:.2f} px)\n", number_of("trajectory_accuracy"),
                    number_of("median_trajectory_error"));
         fmt::print("  both                        {:.3f}\n", number_of("edit_accuracy"));
+        fmt::print("  warp error ratio            {:.2f}  (edits {:.5f}, sources {:.5f})\n", number_of("warp_ratio"),
+                   number_of("warp_error"), number_of("source_warp_error"));
     } else {
         fmt::print("  caption accuracy     {:.3f}  (colour {:.3f}, shape {:.3f}, direction {:.3f})\n",
                    number_of("caption_accuracy"), number_of("colour_accuracy"), number_of("shape_accuracy"),

@@ -12,8 +12,11 @@
 // value, and on MovingShapes, at each evaluated length, caption accuracy
 // (and its parts), identity consistency, trajectory smoothness and the
 // flow-warping error against real clips' (shape_prompt_evaluation.hpp),
-// with a strip of samples. The prediction task (frame_prediction.hpp) scores
-// PSNR and SSIM of predicted frames instead. The output directory holds
+// with a strip of samples. A structure model (Gen-1's video-to-video) is
+// scored on edits instead: edit, colour and trajectory accuracy and the
+// edits' flow-warping error against their sources'. The prediction task
+// (frame_prediction.hpp) scores PSNR and SSIM of predicted frames instead.
+// The output directory holds
 //
 //   results.json  report.md  report.html  loss.svg   (experiment/ablation_report.hpp)
 //   variants/<variant>/   the variant's checkpoint, metrics.jsonl, samples_T<T>.gif
@@ -59,6 +62,10 @@ struct LengthQuality {
     double identity_consistency = 0, trajectory_smoothness = 0;
     double warp_error = 0, real_warp_error = 0, warp_ratio = 0;
     std::string strip;  // the samples' GIF, relative to the output directory; empty without one
+    // A structure model's edits (evaluate_shape_edits): colour_accuracy and
+    // the warp errors are the edits', real_warp_error the sources'.
+    bool edits = false;
+    double edit_accuracy = 0, trajectory_accuracy = 0, trajectory_error = 0;  // trajectory_error: median, px
 };
 
 struct VariantResult {
@@ -133,34 +140,51 @@ inline LengthQuality score_length(const TextToVideo& model, const AblationConfig
     const AblationEvaluation& e = config.evaluation;
     LengthQuality q;
     q.frames = frames;
+    q.edits = model.config().conditioning.structure;
     try {
-        const data::MovingShapes clips(shape_prompt_clips(model.config(), false, frames).first);
+        const data::MovingShapes clips(shape_prompt_clips(model.config(), q.edits, frames).first);
         ShapePromptEvaluationOptions options;
         options.prompts = std::min<std::int64_t>(e.prompts, clips.size());
         options.batch = e.batch;
         options.sampling.steps = e.sample_steps;
-        options.sampling.frames = frames;
+        options.sampling.frames = q.edits ? 0 : frames;  // an edit has its source's length
         options.sampling.seed = e.seed;
         const auto progress = [&](std::int64_t done, std::int64_t total) {
             if (style == ProgressStyle::off) return;
             // A bar redraws one line; plain lines (a log file) get one per batch.
-            fmt::print(stderr, "{}  scored {}/{} prompts at T = {}{}", style == ProgressStyle::bar ? "\r" : "", done,
-                       total, frames, style == ProgressStyle::bar ? "" : "\n");
+            fmt::print(stderr, "{}  scored {}/{} {} at T = {}{}", style == ProgressStyle::bar ? "\r" : "", done,
+                       total, q.edits ? "edits" : "prompts", frames, style == ProgressStyle::bar ? "" : "\n");
         };
-        const ShapePromptEvaluation r = evaluate_shape_prompts(model, clips, options, e.strip_videos, progress);
+        Tensor samples;
+        if (q.edits) {
+            ShapeEditEvaluationOptions edit_options;
+            static_cast<ShapePromptEvaluationOptions&>(edit_options) = options;
+            const ShapeEditEvaluation r = evaluate_shape_edits(model, clips, edit_options, e.strip_videos, progress);
+            q.colour_accuracy = r.colour_accuracy;
+            q.edit_accuracy = r.edit_accuracy;
+            q.trajectory_accuracy = r.trajectory_accuracy;
+            q.trajectory_error = r.median_trajectory_error;
+            q.warp_error = r.warp_error;
+            q.real_warp_error = r.source_warp_error;
+            q.warp_ratio = r.warp_ratio;
+            samples = r.samples;
+        } else {
+            const ShapePromptEvaluation r = evaluate_shape_prompts(model, clips, options, e.strip_videos, progress);
+            q.caption_accuracy = r.caption_accuracy;
+            q.colour_accuracy = r.colour_accuracy;
+            q.shape_accuracy = r.shape_accuracy;
+            q.direction_accuracy = r.direction_accuracy;
+            q.identity_consistency = r.identity_consistency;
+            q.trajectory_smoothness = r.trajectory_smoothness;
+            q.warp_error = r.warp_error;
+            q.real_warp_error = r.real_warp_error;
+            q.warp_ratio = r.warp_ratio;
+            samples = r.samples;
+        }
         if (style == ProgressStyle::bar) fmt::print(stderr, "\n");
-        q.caption_accuracy = r.caption_accuracy;
-        q.colour_accuracy = r.colour_accuracy;
-        q.shape_accuracy = r.shape_accuracy;
-        q.direction_accuracy = r.direction_accuracy;
-        q.identity_consistency = r.identity_consistency;
-        q.trajectory_smoothness = r.trajectory_smoothness;
-        q.warp_error = r.warp_error;
-        q.real_warp_error = r.real_warp_error;
-        q.warp_ratio = r.warp_ratio;
-        if (r.samples.defined() && io::video_io_available()) {
+        if (samples.defined() && io::video_io_available()) {
             const std::filesystem::path strip = variant_dir / fmt::format("samples_T{}.gif", frames);
-            io::write_video(strip.string(), tile_side_by_side(r.samples), {.fps = 8});
+            io::write_video(strip.string(), tile_side_by_side(samples), {.fps = 8});
             q.strip = std::filesystem::relative(strip, out).generic_string();
         }
     } catch (const Error& error) {
@@ -173,10 +197,9 @@ inline LengthQuality score_length(const TextToVideo& model, const AblationConfig
 }  // namespace detail
 
 /// Trains a variant as a FramePredictor and scores its predictions.
-inline void run_prediction_variant(const AblationConfig& config, const AblationEntry& entry,
+inline void run_prediction_variant(const AblationConfig& config, const TrainConfig& train, const AblationEntry& entry,
                                    const std::filesystem::path& out, const std::filesystem::path& dir,
                                    VariantResult& result) {
-    const TrainConfig& train = config.train;
     const VideoGeometry g = video_geometry(train.data);
     const models::VideoUNetOptions options = FramePredictor::unet_options(train.unet, g.channels);
     Generator init(train.training.seed);
@@ -195,21 +218,22 @@ inline void run_prediction_variant(const AblationConfig& config, const AblationE
                                         config.evaluation.strip_videos, out, dir);
 }
 
-/// Trains and scores one variant in out/variants/<name>/.
+/// Trains and scores the variant listed as `name` (the compiled `entry`,
+/// or one derived from it) in out/variants/<name>/.
 inline VariantResult run_ablation_variant(const AblationConfig& config, const AblationEntry& entry,
-                                          const std::filesystem::path& out) {
+                                          const std::string& name, const std::filesystem::path& out) {
     VariantResult result;
-    result.name = entry.name;
-    const std::filesystem::path dir = out / "variants" / variant_directory_name(entry.name);
+    result.name = name;
+    const std::filesystem::path dir = out / "variants" / variant_directory_name(name);
     result.directory = std::filesystem::relative(dir, out).generic_string();
     std::filesystem::create_directories(dir);
     std::filesystem::remove(dir / "metrics.jsonl");  // a rerun starts the variant's log afresh
     if (config.task == "prediction") {
-        run_prediction_variant(config, entry, out, dir, result);
+        run_prediction_variant(config, config.train_of(name), entry, out, dir, result);
         return result;
     }
 
-    TrainConfig train = config.train;
+    TrainConfig train = config.train_of(name);
     train.model = entry.name;
     train.training.output_dir = dir.string();
     train.training.resume = false;
@@ -259,11 +283,23 @@ inline AblationResult run_ablation(const AblationConfig& config, const std::vect
                   entry.name);
         valid += (valid.empty() ? "" : ", ") + entry.name;
     }
-    for (const std::string& name : config.variants) {
+    const auto compiled = [&](const std::string& name) {
         const auto it = std::find_if(catalog.begin(), catalog.end(), [&](const AblationEntry& e) { return e.name == name; });
-        VGT_CHECK(it != catalog.end(), "Ablation", "expected variants from the compiled list ({}), found '{}'", valid,
+        return it == catalog.end() ? nullptr : &*it;
+    };
+    for (const auto& [name, derived] : config.derived) {
+        VGT_CHECK(!compiled(name), "Ablation",
+                  "expected derived variant names apart from the compiled list's, found '{}' in both", name);
+        VGT_CHECK(compiled(derived.from), "Ablation",
+                  "derived variant '{}': expected 'from' to name a variant of the compiled list ({}), found '{}'", name,
+                  valid, derived.from);
+    }
+    for (const std::string& name : config.variants) {
+        const auto derived = config.derived.find(name);
+        const AblationEntry* entry = compiled(derived == config.derived.end() ? name : derived->second.from);
+        VGT_CHECK(entry, "Ablation", "expected variants from the compiled list ({}) or 'derived', found '{}'", valid,
                   name);
-        chosen.push_back(&*it);
+        chosen.push_back(entry);
     }
 
     const std::filesystem::path out(config.output_dir);
@@ -274,16 +310,17 @@ inline AblationResult run_ablation(const AblationConfig& config, const std::vect
     const auto start = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
     for (std::size_t i = 0; i < chosen.size(); ++i) {
+        const std::string& name = config.variants[i];
         if (show) {
             const double per_variant = i > 0 ? elapsed() / static_cast<double>(i) : -1.0;
             fmt::print(stderr, "ablation '{}': variant {}/{} {} (elapsed {}, about {} left)\n", config.name, i + 1,
-                       chosen.size(), chosen[i]->name, format_duration(elapsed()),
+                       chosen.size(), name, format_duration(elapsed()),
                        format_duration(per_variant * static_cast<double>(chosen.size() - i)));
         }
         try {
-            result.variants.push_back(run_ablation_variant(config, *chosen[i], out));
+            result.variants.push_back(run_ablation_variant(config, *chosen[i], name, out));
         } catch (const Error& e) {
-            fail("Ablation", "variant '{}': {}", chosen[i]->name, e.what());
+            fail("Ablation", "variant '{}': {}", name, e.what());
         }
         result.seconds = elapsed();
         if (after_each) after_each(result);

@@ -17,13 +17,25 @@
 //
 // Every variant trains from the same train config: the same data, seed,
 // steps (or training.max_seconds of training time), batch and optimiser.
+//
+// A derived variant is a compiled one trained with a changed train config,
+// so that one table compares a setting as well as a block:
+//
+//     "variants": ["Conv2Plus1D+FlowWarp", "Conv2Plus1D+FlowWarp, external flow"],
+//     "derived": {"Conv2Plus1D+FlowWarp, external flow": {
+//         "from": "Conv2Plus1D+FlowWarp",
+//         "train": {"conditioning": {"external_flow": "horn_schunck"}}}}
+//
+// Its "train" is a JSON merge patch of the ablation's "train" object.
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "vgt/core/error.hpp"
@@ -93,6 +105,13 @@ void visit_fields(Visitor& v, AblationPrediction& p) {
 
 inline constexpr std::string_view kAblationTasks = "'text-to-video' or 'prediction'";
 
+/// A compiled variant trained with its own train config.
+struct DerivedVariant {
+    std::string from;            // the compiled variant's name
+    nlohmann::json train_patch;  // what changes: a merge patch of the ablation's "train" object
+    TrainConfig train;           // the ablation's train config with the patch applied
+};
+
 struct AblationConfig {
     std::string name = "ablation";
     std::string description;
@@ -102,6 +121,7 @@ struct AblationConfig {
     AblationEvaluation evaluation;
     AblationPrediction prediction;      // task "prediction" only
     std::string output_dir = "runs/ablation";
+    std::map<std::string, DerivedVariant> derived;  // by name; each is listed in `variants`
 
     void validate() const {
         constexpr const char* op = "AblationConfig";
@@ -114,20 +134,45 @@ struct AblationConfig {
         VGT_CHECK(task == "text-to-video" || task == "prediction", op, "expected task {}, found '{}'",
                   kAblationTasks, task);
         evaluation.validate();
+        validate_train(train);
+        for (const auto& [derived_name, d] : derived) {
+            VGT_CHECK(seen.count(derived_name) == 1, op,
+                      "expected derived variant '{}' in 'variants' (a derived variant runs only when listed), found "
+                      "it missing",
+                      derived_name);
+            VGT_CHECK(!d.from.empty(), op, "derived variant '{}': expected 'from' naming a compiled variant, found "
+                      "an empty string", derived_name);
+            try {
+                validate_train(d.train);
+            } catch (const Error& e) {
+                fail(op, "derived variant '{}': {}", derived_name, e.what());
+            }
+        }
+    }
+
+    /// The train config of the variant listed as `variant`.
+    const TrainConfig& train_of(const std::string& variant) const {
+        const auto it = derived.find(variant);
+        return it == derived.end() ? train : it->second.train;
+    }
+
+private:
+    void validate_train(const TrainConfig& t) const {
+        constexpr const char* op = "AblationConfig";
         if (task == "prediction") {
             // The predictor sets the UNet's channels itself: C + 1 in, C out.
-            TrainConfig t = train;
-            const VideoGeometry g = video_geometry(t.data);
-            t.unet.in_channels = t.unet.out_channels = g.channels;
-            t.validate_parts();
+            TrainConfig own = t;
+            const VideoGeometry g = video_geometry(own.data);
+            own.unet.in_channels = own.unet.out_channels = g.channels;
+            own.validate_parts();
             prediction.validate(g);
             return;
         }
-        train.validate_parts();
-        VGT_CHECK(evaluation.prompts == 0 || train.data.dataset == "moving-shapes", op,
+        t.validate_parts();
+        VGT_CHECK(evaluation.prompts == 0 || t.data.dataset == "moving-shapes", op,
                   "expected evaluation.prompts 0 for data set '{}' (prompts are scored by the MovingShapes "
                   "metrics), found {}",
-                  train.data.dataset, evaluation.prompts);
+                  t.data.dataset, evaluation.prompts);
     }
 };
 
@@ -164,7 +209,39 @@ inline AblationConfig ablation_config_from_json(nlohmann::json j, bool quick) {
         VGT_CHECK(!j["train"].contains("model"), op,
                   "expected no train.model (each variant is the model; list them in 'variants'), found {}",
                   j["train"]["model"].dump());
+    nlohmann::json derived;
+    if (j.contains("derived")) {
+        derived = j["derived"];
+        j.erase("derived");
+        VGT_CHECK(derived.is_object(), op,
+                  "expected 'derived' to be an object of variants by name, each {{\"from\": NAME, \"train\": PATCH}}, "
+                  "found {}",
+                  io::detail::json_kind(derived));
+    }
     AblationConfig config = io::options_from_json<AblationConfig>(j, "");
+    for (const auto& [name, d] : derived.items()) {
+        const std::string path = fmt::format("derived.{}", name);
+        VGT_CHECK(d.is_object(), op, "'{}': expected an object {{\"from\": NAME, \"train\": PATCH}}, found {}", path,
+                  io::detail::json_kind(d));
+        for (const auto& [key, value] : d.items())
+            VGT_CHECK(key == "from" || key == "train", op, "'{}': unknown key '{}' (expected one of: from, train)",
+                      path, key);
+        VGT_CHECK(d.contains("from") && d["from"].is_string(), op,
+                  "'{}.from': expected the name of a compiled variant, found {}", path,
+                  d.contains("from") ? io::detail::json_kind(d["from"]) : std::string("none"));
+        DerivedVariant variant;
+        variant.from = d["from"].get<std::string>();
+        variant.train_patch = d.value("train", nlohmann::json::object());
+        VGT_CHECK(variant.train_patch.is_object(), op, "'{}.train': expected an object (a merge patch), found {}",
+                  path, io::detail::json_kind(variant.train_patch));
+        VGT_CHECK(!variant.train_patch.contains("model"), op,
+                  "'{}.train': expected no model (the variant 'from' names is the model), found {}", path,
+                  variant.train_patch["model"].dump());
+        nlohmann::json train = j.value("train", nlohmann::json::object());
+        train.merge_patch(variant.train_patch);
+        variant.train = io::options_from_json<TrainConfig>(train, path + ".train");
+        config.derived.emplace(name, std::move(variant));
+    }
     config.validate();
     return config;
 }
@@ -179,6 +256,12 @@ inline AblationConfig read_ablation_config(const std::string& path, bool quick =
     }
 }
 
-inline nlohmann::json ablation_config_to_json(const AblationConfig& config) { return io::options_to_json(config); }
+inline nlohmann::json ablation_config_to_json(const AblationConfig& config) {
+    nlohmann::json j = io::options_to_json(config);
+    if (config.derived.empty()) return j;
+    nlohmann::json& derived = j["derived"] = nlohmann::json::object();
+    for (const auto& [name, d] : config.derived) derived[name] = {{"from", d.from}, {"train", d.train_patch}};
+    return j;
+}
 
 }  // namespace vgt::experiment

@@ -101,7 +101,7 @@ inline Table quality_table(const AblationResult& r, std::int64_t frames) {
             {}};
     for (const VariantResult& v : r.variants)
         for (const LengthQuality& q : v.quality) {
-            if (q.frames != frames) continue;
+            if (q.frames != frames || q.edits) continue;
             if (!q.error.empty()) {
                 t.rows.push_back({v.name, fmt::format("failed: {}", q.error), "", "", "", "", "", ""});
                 continue;
@@ -109,6 +109,25 @@ inline Table quality_table(const AblationResult& r, std::int64_t frames) {
             t.rows.push_back({v.name, fixed_or_dash(q.caption_accuracy, 2), fixed_or_dash(q.colour_accuracy, 2),
                               fixed_or_dash(q.shape_accuracy, 2), fixed_or_dash(q.direction_accuracy, 2),
                               fixed_or_dash(q.identity_consistency, 2), fixed_or_dash(q.trajectory_smoothness, 2),
+                              fixed_or_dash(q.warp_ratio, 2)});
+        }
+    return t;
+}
+
+/// The structure models' edits at `frames` frames.
+inline Table edit_table(const AblationResult& r, std::int64_t frames) {
+    Table t{{"variant", "edited", "new colour", "trajectory kept", "trajectory error (px, median)",
+             "warp error ratio"},
+            {}};
+    for (const VariantResult& v : r.variants)
+        for (const LengthQuality& q : v.quality) {
+            if (q.frames != frames || !q.edits) continue;
+            if (!q.error.empty()) {
+                t.rows.push_back({v.name, fmt::format("failed: {}", q.error), "", "", "", ""});
+                continue;
+            }
+            t.rows.push_back({v.name, fixed_or_dash(q.edit_accuracy, 2), fixed_or_dash(q.colour_accuracy, 2),
+                              fixed_or_dash(q.trajectory_accuracy, 2), fixed_or_dash(q.trajectory_error, 2),
                               fixed_or_dash(q.warp_ratio, 2)});
         }
     return t;
@@ -189,6 +208,16 @@ inline nlohmann::json ablation_results_json(const AblationResult& r, const std::
             nlohmann::json j = {{"frames", q.frames}};
             if (!q.error.empty()) {
                 j["error"] = q.error;
+            } else if (q.edits) {
+                j.update({{"task", "edit"},
+                          {"edit_accuracy", q.edit_accuracy},
+                          {"colour_accuracy", q.colour_accuracy},
+                          {"trajectory_accuracy", q.trajectory_accuracy},
+                          {"median_trajectory_error", detail::number_or_null(q.trajectory_error)},
+                          {"warp_error", detail::number_or_null(q.warp_error)},
+                          {"source_warp_error", detail::number_or_null(q.real_warp_error)},
+                          {"warp_ratio", detail::number_or_null(q.warp_ratio)},
+                          {"strip", q.strip}});
             } else {
                 j.update({{"caption_accuracy", q.caption_accuracy},
                           {"colour_accuracy", q.colour_accuracy},
@@ -294,8 +323,9 @@ inline void write_ablation_report(const AblationResult& r, const std::string& co
                           budget,
                           train.diffusion.process, diffusion::objective_name(train.diffusion.objective),
                           r.config.evaluation.prompts,
-                          train.data.dataset == "moving-shapes" ? shape_prompt_clips(train, false).second
-                                                                : "none scored",
+                          train.data.dataset == "moving-shapes"
+                              ? shape_prompt_clips(train, train.conditioning.structure).second
+                              : "none scored",
                           r.config.evaluation.sample_steps > 0 ? r.config.evaluation.sample_steps
                                                                : train.diffusion.sample_steps);
 
@@ -320,10 +350,20 @@ inline void write_ablation_report(const AblationResult& r, const std::string& co
     html += fmt::format("<p>{}</p>\n<p>{}</p>\n<h2>Cost and training</h2>\n", io::xml_escaped(made_by),
                         io::xml_escaped(setup));
     html += detail::html_table(detail::cost_table(r));
+    bool any_prompts = false, any_edits = false;
     for (const std::int64_t frames : detail::scored_lengths(r)) {
         const detail::Table table = detail::quality_table(r, frames);
-        md += fmt::format("\n## Quality at T = {}\n\n", frames) + detail::markdown_table(table);
-        html += fmt::format("<h2>Quality at T = {}</h2>\n", frames) + detail::html_table(table);
+        if (!table.rows.empty()) {
+            any_prompts = true;
+            md += fmt::format("\n## Quality at T = {}\n\n", frames) + detail::markdown_table(table);
+            html += fmt::format("<h2>Quality at T = {}</h2>\n", frames) + detail::html_table(table);
+        }
+        const detail::Table edits = detail::edit_table(r, frames);
+        if (!edits.rows.empty()) {
+            any_edits = true;
+            md += fmt::format("\n## Edits at T = {}\n\n", frames) + detail::markdown_table(edits);
+            html += fmt::format("<h2>Edits at T = {}</h2>\n", frames) + detail::html_table(edits);
+        }
     }
     if (predicting) {
         const detail::Table table = detail::prediction_table(r);
@@ -333,10 +373,15 @@ inline void write_ablation_report(const AblationResult& r, const std::string& co
         html += "<h2>Prediction</h2>\n";
         html += detail::html_table(table);
     } else {
-        md += "\nCaption, colour, shape and direction: shares of prompts drawn right. Identity: how consistently one "
-              "object keeps its colour and shape. Smoothness: the mean second difference of the tracked centroid, "
-              "lower is smoother. Warp error ratio: the samples' flow-warping error over real clips' (1 is as steady "
-              "as real video).\n";
+        if (any_prompts)
+            md += "\nCaption, colour, shape and direction: shares of prompts drawn right. Identity: how consistently "
+                  "one object keeps its colour and shape. Smoothness: the mean second difference of the tracked "
+                  "centroid, lower is smoother. Warp error ratio: the samples' flow-warping error over real clips' (1 "
+                  "is as steady as real video).\n";
+        if (any_edits)
+            md += "\nEdits: each source clip edited into another colour by its caption. New colour: the object shows "
+                  "in the prompt's colour; trajectory kept: its centroid stays within 2 px of the source's on average; "
+                  "edited: both. Warp error ratio: the edits' flow-warping error over their sources'.\n";
     }
     md += "\n## Loss\n\n![training loss](loss.svg)\n";
     html += "<h2>Loss</h2>\n";
@@ -361,7 +406,8 @@ inline void write_ablation_report(const AblationResult& r, const std::string& co
                 html += "<h2>Samples</h2>\n";
                 strips_heading = true;
             }
-            md += fmt::format("`{}`, T = {}:\n\n![samples]({})\n\n", v.name, q.frames, q.strip);
+            md += fmt::format("`{}`, T = {}{}:\n\n![samples]({})\n\n", v.name, q.frames,
+                              q.edits ? ", each source beside its edit" : "", q.strip);
             html += fmt::format("<p><code>{0}</code>, T = {1}<br><img src=\"{2}\" alt=\"{0} samples\"></p>\n",
                                 io::xml_escaped(v.name), q.frames, io::xml_escaped(q.strip));
         }

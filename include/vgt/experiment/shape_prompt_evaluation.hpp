@@ -19,7 +19,8 @@
 // palette, and the edit counts when the object shows up in the new colour
 // (a track of it in at least 3/4 of the frames, shape_track_metrics's
 // rule) and its centroid stays, on average over the frames where it is
-// found, within `max_trajectory_error` pixels of the source object's.
+// found, within `max_trajectory_error` pixels of the source object's. The
+// edits' flow-warping error is scored beside their sources'.
 //
 // Prompts are sampled in batches; the batch starting at prompt i uses seed
 // `sampling.seed + i`, so an evaluation with the same batch size is
@@ -200,6 +201,7 @@ struct ShapeEditScore {
     bool colour_changed = false;      // a track of the prompt's colour in ≥ 3/4 of the frames
     double trajectory_error = std::numeric_limits<double>::infinity();  // px; inf without such a track
     bool trajectory_kept = false;     // trajectory_error <= max_trajectory_error
+    double warp_error = 0, source_warp_error = 0;  // the edit's and its source's flow-warping error
     bool edited() const { return colour_changed && trajectory_kept; }
 };
 
@@ -209,6 +211,8 @@ struct ShapeEditEvaluation {
     double trajectory_accuracy = 0;   // share whose trajectory stayed
     double edit_accuracy = 0;         // share with both
     double median_trajectory_error = 0;  // px, over the edits with a track of the new colour (NaN: none)
+    double warp_error = 0, source_warp_error = 0;  // means over the edits and over their sources
+    double warp_ratio = 0;            // warp_error / source_warp_error
     Tensor samples;                   // sources and edits of the first clips, [2K, T, 3, H, W], interleaved
 };
 
@@ -246,6 +250,8 @@ inline ShapeEditScore score_shape_edit(const Tensor& edit, const data::ShapesCli
         s.trajectory_error = sum / static_cast<double>(track.length());
     }
     s.trajectory_kept = s.trajectory_error <= max_trajectory_error;
+    s.warp_error = metrics::temporal_consistency(edit).error.mean;
+    s.source_warp_error = metrics::temporal_consistency(source.video).error.mean;
     return s;
 }
 
@@ -305,7 +311,10 @@ inline ShapeEditEvaluation evaluate_shape_edits(
         coloured += s.colour_changed;
         kept_on_track += s.trajectory_kept;
         edited += s.edited();
+        result.warp_error += s.warp_error / total;
+        result.source_warp_error += s.source_warp_error / total;
     }
+    result.warp_ratio = result.source_warp_error > 0 ? result.warp_error / result.source_warp_error : std::nan("");
     result.colour_accuracy = static_cast<double>(coloured) / total;
     result.trajectory_accuracy = static_cast<double>(kept_on_track) / total;
     result.edit_accuracy = static_cast<double>(edited) / total;

@@ -18,7 +18,9 @@
 // or of a source video (sampling) to the noisy input as channel C; content
 // appends a ContentEncoder's tokens of a reference frame to the text
 // tokens. Guidance's null condition drops the text and the content but
-// keeps the structure, as Gen-1 does.
+// keeps the structure, as Gen-1 does. With conditioning.external_flow the
+// optical flow of the clip (training) or of the source (sampling) reaches
+// the UNet's flow-taking mixers (UNetForwardOptions::flow).
 //
 // Parameter names: "text_encoder.*", "time_embedding.*", "unet.*", and
 // "content_encoder.*" with content conditioning.
@@ -91,6 +93,10 @@ public:
           text_encoder_(std::move(tokenizer), config_.text_encoder, gen),
           time_embedding_(config_.time_embedding, gen),
           unet_(unet_factory ? unet_factory(config_.unet, gen) : make_unet(config_.model, config_.unet, gen)) {
+        VGT_CHECK(!config_.conditioning.has_external_flow() || unet_->takes_flow(), "TextToVideo",
+                  "expected a model whose temporal mixers take a flow (FlowWarp) for conditioning.external_flow "
+                  "'{}', found {}",
+                  config_.conditioning.external_flow, unet_->name());
         if (config_.conditioning.content) content_encoder_.emplace(config_.conditioning.content_encoder, gen);
         if (config_.conditioning.pooled_text)
             text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
@@ -132,6 +138,7 @@ public:
         models::UNetForwardOptions run;
         run.training = true;
         run.generator = &gen;
+        if (config_.conditioning.has_external_flow()) run.flow = clip_flow(videos, flow_method());
         const diffusion::Denoiser model = [&](const Tensor& x_t, const Tensor& time) {
             // Gen-1's conditions draw after the condition dropout, the times and
             // the noise, so a model without them draws exactly as before.
@@ -160,7 +167,14 @@ public:
         VGT_CHECK(request.frames >= 0, op, "expected frames >= 0 (0: the data's {}), found {}", g.frames,
                   request.frames);
         const auto prompts = static_cast<std::int64_t>(request.prompts.size());
-        const Tensor structure = sample_structure(request, prompts);  // [P, T, 1, H, W], or none
+        const Tensor source = source_clips(request, prompts);  // [P, T, C, H, W], or none
+        const Tensor structure =
+            source.defined() ? clip_structure(source, std::vector<std::int64_t>(request.prompts.size(),
+                                                                                request.structure_level),
+                                              config_.conditioning.sigma_per_level)
+                             : Tensor{};  // [P, T, 1, H, W]
+        const Tensor flow =
+            config_.conditioning.has_external_flow() ? clip_flow(source, flow_method()) : Tensor{};  // [P, T, 2, H, W]
         const std::int64_t frames =
             structure.defined() ? structure.size(1) : (request.frames > 0 ? request.frames : g.frames);
         const std::int64_t steps = request.steps > 0 ? request.steps : d.sample_steps;
@@ -198,15 +212,14 @@ public:
                 tokens.push_back(c.tokens);
                 masks.push_back(c.mask);
             }
+            // Every evaluation, the null one included, sees the structure and the flow.
+            const auto per_block = [&](const Tensor& t) {
+                return blocks.size() == 1 ? t : concat(std::vector<Tensor>(blocks.size(), t), 0);
+            };
             models::UNetForwardOptions run;
             run.temporal = mixers;
-            // Every evaluation, the null one included, sees the structure.
-            const Tensor input =
-                structure.defined()
-                    ? concat({x, blocks.size() == 1 ? structure
-                                                    : concat(std::vector<Tensor>(blocks.size(), structure), 0)},
-                             2)
-                    : x;
+            if (flow.defined()) run.flow = per_block(flow);
+            const Tensor input = structure.defined() ? concat({x, per_block(structure)}, 2) : x;
             const models::TextEncoding context{tokens.size() == 1 ? tokens[0] : concat(tokens, 0),
                                                masks.size() == 1 ? masks[0] : concat(masks, 0)};
             return unet_->forward(input, conditioned_time(time, context), context.tokens, context.mask, run);
@@ -289,9 +302,11 @@ private:
         return {tokens, content_mask(kept, tokens.size(1))};
     }
 
-    /// The source's structure maps [P, T, 1, H, W] for a structure model
-    /// (a source of one clip serves every prompt); none otherwise.
-    Tensor sample_structure(const SampleRequest& request, std::int64_t prompts) const {
+    flow::FlowMethod flow_method() const { return flow::parse_flow_method(config_.conditioning.external_flow); }
+
+    /// The source as float32 clips [P, T, C, H, W] for a structure model (a
+    /// source of one clip serves every prompt); none otherwise.
+    Tensor source_clips(const SampleRequest& request, std::int64_t prompts) const {
         constexpr const char* op = "TextToVideo::sample";
         const Tensor& source = request.source;
         if (!config_.conditioning.structure) {
@@ -321,8 +336,7 @@ private:
             all[0] = prompts;
             clips = contiguous(expand(clips, all));
         }
-        const std::vector<std::int64_t> levels(static_cast<std::size_t>(prompts), request.structure_level);
-        return clip_structure(clips, levels, config_.conditioning.sigma_per_level);
+        return clips;
     }
 
     /// The reference frames' content tokens [P, K, d] and their mask (all 0

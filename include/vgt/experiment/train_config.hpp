@@ -164,7 +164,10 @@ void visit_fields(Visitor& v, TrainingOptions& o) {
 /// edges, models/structure_map.hpp) at a level drawn per clip is
 /// concatenated to the noisy input as one more channel. Content: a
 /// ContentEncoder turns a random frame of the clip into tokens that join
-/// the text tokens for cross-attention.
+/// the text tokens for cross-attention. External flow (with structure, for
+/// mixers that take a flow such as FlowWarp): the optical flow of the clip
+/// (training) or of the source video (editing), estimated by vgt::flow,
+/// replaces the mixers' own flow heads.
 struct ConditioningConfig {
     bool structure = false;
     std::int64_t max_structure_level = 2;  // training draws t_s uniformly from {0 … max_structure_level}
@@ -177,9 +180,16 @@ struct ConditioningConfig {
     // the time embedding (as Imagen pools its text): a global condition in
     // every residual block besides cross-attention.
     bool pooled_text = false;
+    // "none", or the vgt::flow estimator ("horn_schunck" or "lucas_kanade")
+    // whose flow of the source reaches the temporal mixers.
+    std::string external_flow = "none";
+
+    bool has_external_flow() const { return external_flow != "none"; }
 
     void validate() const {
         constexpr const char* op = "ConditioningConfig";
+        VGT_CHECK(external_flow == "none" || external_flow == "horn_schunck" || external_flow == "lucas_kanade", op,
+                  "expected external_flow one of none, horn_schunck, lucas_kanade, found '{}'", external_flow);
         VGT_CHECK(max_structure_level >= 0, op, "expected max_structure_level >= 0, found {}", max_structure_level);
         VGT_CHECK(std::isfinite(sigma_per_level) && sigma_per_level > 0.0, op,
                   "expected a finite sigma_per_level > 0, found {}", sigma_per_level);
@@ -201,6 +211,7 @@ void visit_fields(Visitor& v, ConditioningConfig& c) {
     v("content_encoder", c.content_encoder);
     v("content_dropout", c.content_dropout);
     v("pooled_text", c.pooled_text);
+    v("external_flow", c.external_flow);
 }
 
 /// T, C, H, W of the clips a data config makes.
@@ -292,6 +303,10 @@ struct TrainConfig {
                       "{}",
                       g.channels, unet.in_channels, unet.out_channels);
         }
+        VGT_CHECK(!conditioning.has_external_flow() || conditioning.structure, op,
+                  "expected conditioning.structure = true with conditioning.external_flow '{}' (the flow is the "
+                  "source video's, and only a structure model samples from one), found structure = false",
+                  conditioning.external_flow);
         if (conditioning.content) {
             VGT_CHECK(conditioning.content_encoder.width == text_encoder.width, op,
                       "expected conditioning.content_encoder.width equal to text_encoder.width {} (content tokens "

@@ -32,6 +32,8 @@ public:
     /// Forward FLOPs for a video of `video` shape and `context_length` context tokens.
     virtual double flops(const Shape& video, std::int64_t context_length) const = 0;
     virtual bool is_causal() const = 0;
+    /// Whether the mixers take an external flow (UNetForwardOptions::flow).
+    virtual bool takes_flow() const = 0;
     virtual const std::string& name() const = 0;
 };
 
@@ -54,6 +56,7 @@ public:
         return unet_.flops(video, context_length);
     }
     bool is_causal() const override { return unet_.is_causal(); }
+    bool takes_flow() const override { return UNet::takes_flow; }
     const std::string& name() const override { return name_; }
 
     UNet& unet() { return unet_; }

@@ -5,6 +5,8 @@
 //   clip_structure     clips [B, T, C, H, W] in [0, 1] (C = 1 or 3) → their
 //                      luminance-edge structure maps [B, T, 1, H, W], each
 //                      clip at its own structure level
+//   clip_flow          clips [B, T, C, H, W] in [0, 1] → their optical flow
+//                      [B, T, 2, H, W] as FlowWarp takes it (frame t → t − 1)
 //   reference_frames   one frame of each clip → [B, C, H, W]
 //   content_mask       int64 [B, K]: 1 where a clip's content tokens count, 0
 //                      where they are dropped (cross-attention skips them)
@@ -19,6 +21,7 @@
 #include "vgt/core/random.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/diffusion/training_loss.hpp"
+#include "vgt/flow/estimate.hpp"
 #include "vgt/models/structure_map.hpp"
 #include "vgt/ops/join.hpp"
 #include "vgt/ops/reduce.hpp"
@@ -51,6 +54,27 @@ inline Tensor clip_structure(const Tensor& clips, const std::vector<std::int64_t
         maps.push_back(models::structure_map(slice(rgb, 0, b, b + 1), clips.size(3), clips.size(4), options));
     }
     return maps.size() == 1 ? maps[0] : concat(maps, 0);
+}
+
+/// The optical flow of clips [B, T, C, H, W] in [0, 1] (C = 1 or 3) by
+/// `method`, laid out as FlowWarp and UNetForwardOptions::flow take it:
+/// float32 [B, T, 2, H, W] whose frame t ≥ 1 is the flow from frame t to
+/// frame t − 1 (flow/flow_field.hpp) and whose frame 0 is zero. All B·(T − 1)
+/// pairs go to the estimator as one batch. Detached from the tape.
+inline Tensor clip_flow(const Tensor& clips, flow::FlowMethod method) {
+    constexpr const char* op = "clip_flow";
+    VGT_CHECK(clips.rank() == 5 && (clips.size(2) == 1 || clips.size(2) == 3) && clips.numel() > 0 &&
+                  is_floating(clips.dtype()),
+              op, "expected float clips [B, T, 1 or 3, H, W], found {}", clips.str());
+    const std::int64_t b = clips.size(0), t = clips.size(1), c = clips.size(2), h = clips.size(3), w = clips.size(4);
+    const Tensor first = Tensor::zeros(Shape{b, 1, 2, h, w}, DType::Float32, clips.device());
+    if (t == 1) return first;
+    const Tensor x = to(detach(clips), DType::Float32);
+    const auto frames = [&](std::int64_t t0, std::int64_t t1) {
+        return reshape(contiguous(slice(x, 1, t0, t1)), Shape{b * (t - 1), c, h, w});
+    };
+    const Tensor later = flow::estimate_flow(frames(1, t), frames(0, t - 1), method);  // [B·(T − 1), 2, H, W]
+    return concat({first, reshape(later, Shape{b, t - 1, 2, h, w})}, 1);
 }
 
 /// Frame frames[b] of clip b of clips [B, T, C, H, W]: [B, C, H, W].

@@ -71,6 +71,11 @@ struct UNetForwardOptions {
     /// true: dropout is active (drawing from `generator`, or the default one).
     bool training = false;
     Generator* generator = nullptr;
+    /// An optical flow [B, T, 2, Hf, Wf] (flow/flow_field.hpp; frame t's
+    /// flow maps it to frame t − 1, frame 0's is ignored) that every temporal
+    /// mixer taking one (temporal::TakesFlow, e.g. FlowWarp) uses instead of
+    /// its own estimate, each resizing it to its level. Undefined: none.
+    Tensor flow;
 };
 
 namespace detail {

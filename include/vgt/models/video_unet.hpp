@@ -21,6 +21,9 @@
 // (TemporalAttention<RelativeBias>), so Mixer is a complete mixer type and
 // the model needs no third parameter.
 //
+// A mixer that takes an optical flow (FlowWarp) is given
+// UNetForwardOptions::flow when the caller passes one, at every level.
+//
 // Parameter names: conv_in.*, down.<l>.res.<i>.*, down.<l>.temporal.<i>.*,
 // down.<l>.attn.<i>.*, down.<l>.cross.<i>.*, down.<l>.downsample.conv.*,
 // mid.res.<0|1>.*, mid.temporal.<0|1>.*, mid.attn.*, mid.cross.*,
@@ -192,6 +195,8 @@ class VideoUNet {
 public:
     using ConvStage = Stage;
     using TemporalMixer = Mixer;
+    /// Whether forward takes an external flow (UNetForwardOptions::flow).
+    static constexpr bool takes_flow = temporal::TakesFlow<Mixer>;
 
     /// The units of one level: res.i → temporal.i (→ attn.i → cross.i).
     struct Level {
@@ -248,6 +253,7 @@ public:
         const temporal::VideoShape v = check_video(x.shape(), x.dtype(), run.temporal);
         check_time_embedding(time_embedding, v.batch);
         const Tensor key_bias = check_context(context, context_mask, v.batch);
+        if (run.flow.defined()) check_flow(run.flow, v);
         const Tensor time_features = silu(time_embedding);
 
         Tensor h = conv_frames(conv_in_, x);
@@ -398,7 +404,12 @@ private:
     Tensor unit(const Level& level, std::size_t i, const Tensor& x, const Tensor& time_features, const Tensor& context,
                 const Tensor& key_bias, const UNetForwardOptions& run) const {
         Tensor h = level.res[i].forward(x, time_features, run);
-        if (run.temporal) h = level.temporal[i].forward(h);
+        if (run.temporal) {
+            if constexpr (temporal::TakesFlow<Mixer>)
+                h = run.flow.defined() ? level.temporal[i].forward(h, run.flow) : level.temporal[i].forward(h);
+            else
+                h = level.temporal[i].forward(h);
+        }
         if (i < level.attn.size()) h = level.attn[i].forward(h);
         if (i < level.cross.size()) h = level.cross[i].forward(h, context, key_bias);
         return h;
@@ -438,6 +449,20 @@ private:
                       "{}; run with temporal off for longer clips",
                       options_.max_frames, Stage::name, v.frames);
         return v;
+    }
+
+    /// An external flow needs mixers that take one; it is checked here once
+    /// (each mixer checks its own resize).
+    void check_flow(const Tensor& flow, const temporal::VideoShape& v) const {
+        constexpr const char* op = "VideoUNet";
+        VGT_CHECK(takes_flow, op, "expected no flow ({} computes its own mixing; a mixer such as FlowWarp takes one), "
+                  "found a flow of shape {}", Mixer::name, flow.shape());
+        VGT_CHECK(flow.rank() == 5 && flow.size(0) == v.batch && flow.size(1) == v.frames && flow.size(2) == 2 &&
+                      flow.size(3) >= 1 && flow.size(4) >= 1,
+                  op, "expected a flow [{}, {}, 2, Hf, Wf] (the video's batch and frames), found shape {}", v.batch,
+                  v.frames, flow.shape());
+        VGT_CHECK(flow.dtype() == dtype_, op, "expected a {} flow (the model's dtype), found {}", dtype_name(dtype_),
+                  dtype_name(flow.dtype()));
     }
 
     void check_time_embedding(const Tensor& e, std::int64_t batch) const {

@@ -14,7 +14,10 @@
 //   std::int64_t params() const;                        (number of scalar parameters)
 //   double flops(const Shape& video) const;             (forward FLOPs for an input shape)
 //   void visit_parameters(const nn::ParameterVisitor&, const std::string& prefix);
-// and may have `bool is_causal() const` (false when absent).
+// and may have `bool is_causal() const` (false when absent). A mixer that
+// can be given an optical flow instead of estimating its own (FlowWarp) has
+//   Tensor forward(const Tensor& video, const Tensor& flow) const;
+// with flow [B, T, 2, Hf, Wf] as flow/flow_field.hpp lays it out.
 
 #include <concepts>
 #include <cstdint>
@@ -61,6 +64,12 @@ concept ConvStage = detail::HasName<B> && std::constructible_from<B, const ConvS
 template <class B>
 concept TemporalMixer = detail::HasName<B> && std::constructible_from<B, const MixerOptions&, Generator&> &&
                         detail::HasVideoForward<B> && detail::HasCost<B> && nn::HasParameters<B>;
+
+/// A mixer that takes an external optical flow beside the video.
+template <class B>
+concept TakesFlow = requires(const B& b, const Tensor& video, const Tensor& flow) {
+    { b.forward(video, flow) } -> std::same_as<Tensor>;
+};
 
 /// Whether frame t of the block's output depends only on frames ≤ t.
 template <class B>
