@@ -299,6 +299,9 @@ TEST_CASE("progress: bar and plain lines", "[experiment]") {
     CHECK_THAT(bar.line(5, 0.25), Catch::StartsWith("[############............] 5/10  loss 0.2500"));
     ProgressBar lines(0, 10, ProgressStyle::lines);
     CHECK_THAT(lines.line(5, 0.25), Catch::StartsWith("5/10  loss 0.2500"));
+    // A time budget ends the run sooner than the steps would: its ETA is the time left.
+    CHECK_THAT(lines.line(0, 0.25, 70.0), Catch::EndsWith("ETA 1m10s (time limit)"));
+    CHECK_THAT(lines.line(5, 0.25, 1e6), !Catch::Contains("time limit"));
     CHECK(format_duration(3723) == "1h02m03s");
     CHECK(format_duration(172) == "2m52s");
     CHECK(format_duration(7) == "7s");

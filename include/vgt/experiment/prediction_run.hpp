@@ -10,6 +10,7 @@
 // moving-fashion-mnist, data seed + 1 for moving-shapes, the training clips
 // themselves for a video folder.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -131,7 +132,7 @@ inline PredictionTraining train_predictor(FramePredictor& model, const TrainConf
                                              {"seconds", progress.seconds()}};
                 std::fputs((line.dump() + "\n").c_str(), file);
                 std::fflush(file);
-                progress.update(result.steps, loss);
+                progress.update(result.steps, loss, t.max_seconds > 0 ? std::max(0.0, t.max_seconds - seconds) : -1.0);
             }
         }
         progress.finish();

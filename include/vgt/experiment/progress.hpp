@@ -3,6 +3,8 @@
 //
 //   [#########...........]  450/1000  loss 0.0831  3.2 it/s  ETA 2m52s
 //
+// A run with a time budget (training.max_seconds) passes the seconds it has
+// left, and the ETA is the sooner of the two ends ("ETA 1m10s (time limit)").
 // or, when the stream is not a terminal (a log file, CI), one plain line per
 // update, so that logs stay readable.
 
@@ -54,10 +56,11 @@ public:
     ProgressBar(std::int64_t first, std::int64_t total, ProgressStyle style, std::FILE* stream = stderr)
         : first_(first), total_(total), style_(style), stream_(stream), start_(std::chrono::steady_clock::now()) {}
 
-    /// After `done` steps in all (first ≤ done ≤ total), with the last loss.
-    void update(std::int64_t done, double loss) {
+    /// After `done` steps in all (first ≤ done ≤ total), with the last loss
+    /// and, for a run with a time budget, the seconds of it left (< 0: none).
+    void update(std::int64_t done, double loss, double seconds_left = -1.0) {
         if (style_ == ProgressStyle::off) return;
-        std::fputs(line(done, loss).c_str(), stream_);
+        std::fputs(line(done, loss, seconds_left).c_str(), stream_);
         std::fputs(style_ == ProgressStyle::bar ? "\r" : "\n", stream_);
         std::fflush(stream_);
         drawn_ = style_ == ProgressStyle::bar;
@@ -70,10 +73,12 @@ public:
     }
 
     /// The text of one update.
-    std::string line(std::int64_t done, double loss) const {
+    std::string line(std::int64_t done, double loss, double seconds_left = -1.0) const {
         const double elapsed = seconds();
         const double rate = done > first_ && elapsed > 0 ? static_cast<double>(done - first_) / elapsed : 0.0;
-        const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1.0;
+        double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1.0;
+        const bool time_bound = seconds_left >= 0 && (eta < 0 || seconds_left < eta);
+        if (time_bound) eta = seconds_left;
         std::string bar;
         if (style_ == ProgressStyle::bar) {
             constexpr int width = 24;
@@ -81,8 +86,8 @@ public:
             bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
                   std::string(static_cast<std::size_t>(width - filled), '.') + "] ";
         }
-        return fmt::format("{}{}/{}  loss {:.4f}  {:.2f} it/s  ETA {}", bar, done, total_, loss, rate,
-                           format_duration(eta));
+        return fmt::format("{}{}/{}  loss {:.4f}  {:.2f} it/s  ETA {}{}", bar, done, total_, loss, rate,
+                           format_duration(eta), time_bound ? " (time limit)" : "");
     }
 
     double seconds() const {

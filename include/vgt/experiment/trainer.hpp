@@ -22,6 +22,7 @@
 // names the step; nothing is written after it, so the last checkpoint stays
 // the last good one.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -267,7 +268,7 @@ private:
                                              {"seconds", progress.seconds()}};
                 std::fputs((line.dump() + "\n").c_str(), metrics);
                 std::fflush(metrics);
-                progress.update(step_, loss);
+                progress.update(step_, loss, t.max_seconds > 0 ? std::max(0.0, t.max_seconds - training_seconds) : -1.0);
             }
             if (t.sample_every > 0 && step_ % t.sample_every == 0) write_samples(ema ? &*ema : nullptr);
             if (t.checkpoint_every > 0 && step_ % t.checkpoint_every == 0) {
