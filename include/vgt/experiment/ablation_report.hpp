@@ -368,8 +368,9 @@ inline void write_ablation_report(const AblationResult& r, const std::string& co
     if (predicting) {
         const detail::Table table = detail::prediction_table(r);
         md += fmt::format("\n## Prediction\n\n{}", detail::markdown_table(table));
-        md += "\nPSNR and SSIM of the predicted frames against the real ones, means over the held-out clips; "
-              "copying the last known frame forward is what an untrained predictor does.\n";
+        md += "\nPSNR and SSIM of the predicted frames against the real ones: PSNR of the squared error pooled over "
+              "every predicted pixel of the held-out clips, SSIM the mean over the clips; copying the last known frame "
+              "forward is what an untrained predictor does.\n";
         html += "<h2>Prediction</h2>\n";
         html += detail::html_table(table);
     } else {
