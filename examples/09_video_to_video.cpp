@@ -20,7 +20,6 @@
 #include <vector>
 
 #include <vgt/experiment/text_to_video.hpp>
-#include <vgt/experiment/trainer.hpp>
 #include <vgt/experiment/video_conditions.hpp>
 #include <vgt/metrics/temporal_consistency.hpp>
 #include <vgt/vgt.hpp>
@@ -177,8 +176,9 @@ int main(int argc, char** argv) {
                     metrics::temporal_consistency(kept).error.mean, metrics::temporal_consistency(red).error.mean);
 
         std::filesystem::create_directories("video_to_video");
-        io::write_video("video_to_video/edit.gif",
-                        experiment::tile_side_by_side(concat({source, edits}, 0)), {.fps = 5});
+        // Side by side: [T, 3, H, 3·W].
+        const Tensor strip = concat({select(source, 0, 0), kept, red}, 3);
+        io::write_video("video_to_video/edit.gif", strip, {.fps = 5});
         std::printf("wrote video_to_video/edit.gif: the source, \"a street\", \"a red street\"\n");
     } catch (const Error& e) {
         std::fprintf(stderr, "09_video_to_video: %s\n", e.what());

@@ -75,7 +75,7 @@ struct UNetForwardOptions {
     /// flow maps it to frame t − 1, frame 0's is ignored) that every temporal
     /// mixer taking one (temporal::TakesFlow, e.g. FlowWarp) uses instead of
     /// its own estimate, each resizing it to its level. Undefined: none.
-    Tensor flow;
+    Tensor flow{};
 };
 
 namespace detail {
