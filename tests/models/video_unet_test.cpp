@@ -466,6 +466,34 @@ TEST_CASE("The UNet catalog maps names to presets", "[models][unet]") {
                       Catch::Contains("expected one of magicvideo, gen1, vdm, conv3d, image, found 'sora'"));
 }
 
+TEMPLATE_TEST_CASE("A time embedding per frame: equal rows are the clip's, each frame reads its own",
+                   "[models][unet]", Gen1UNet, VDMUNet, Conv3DUNet) {
+    const VideoUNetOptions o = tiny_options(5);
+    auto unet = make_unet<TestType>(o, 60);
+    test::randomize_parameters(unet, 61);
+    const Inputs in = inputs_for(o, 2, 3, 4, 62);
+    Inputs per_frame = in;  // [B, D] repeated over the frames: [B, T, D]
+    per_frame.time_embedding = contiguous(expand(unsqueeze(in.time_embedding, 1), Shape{2, 3, o.time_embed_dim}));
+    CHECK(max_abs_difference(run(unet, per_frame), run(unet, in)) <= 1e-12);
+
+    // With temporal layers off every frame is its own image: frame 1 given
+    // another embedding changes frame 1 and only frame 1.
+    Inputs other = per_frame;
+    const Tensor changed = random({2, 1, o.time_embed_dim}, 99);  // (63 made in.time_embedding)
+    other.time_embedding = concat({slice(per_frame.time_embedding, 1, 0, 1), changed,
+                                   slice(per_frame.time_embedding, 1, 2, 3)}, 1);
+    const Tensor a = run(unet, per_frame, kFramewise), b = run(unet, other, kFramewise);
+    CHECK(max_abs_difference(test::frames(a, 0, 1), test::frames(b, 0, 1)) <= 1e-12);
+    CHECK(max_abs_difference(test::frames(a, 2, 3), test::frames(b, 2, 3)) <= 1e-12);
+    CHECK(max_abs_difference(test::frames(a, 1, 2), test::frames(b, 1, 2)) > 1e-6);
+    // ... and with them on, the other frames see it too.
+    CHECK(max_abs_difference(test::frames(run(unet, per_frame), 0, 1), test::frames(run(unet, other), 0, 1)) > 1e-9);
+
+    Inputs bad = in;
+    bad.time_embedding = random({2, 4, o.time_embed_dim}, 100);
+    CHECK_THROWS_WITH(run(unet, bad), Catch::Contains("or [2, 3, 8] (one per frame), found shape [2, 4, 8]"));
+}
+
 TEST_CASE("VideoUNet errors say what was expected", "[models][unet]") {
     const VideoUNetOptions o = tiny_options(5);
     const auto unet = make_unet<MagicVideoUNet>(o, 50);

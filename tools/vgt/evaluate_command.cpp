@@ -3,7 +3,9 @@
 // A text-to-video model draws the captions of real clips: of the held-out
 // split when the model's data config holds combinations out, otherwise of
 // clips from another seed of the same data set. A structure model (Gen-1's
-// video-to-video) edits such clips into another colour.
+// video-to-video) edits such clips into another colour. A text-to-video
+// model is also probed (experiment/caption_probe.hpp): its loss on training
+// clips with their captions and with directions, colours or shapes swapped.
 
 #include <cmath>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include "flags.hpp"
 #include "vgt/data/moving_shapes.hpp"
 #include "vgt/diffusion/sampler.hpp"
+#include "vgt/experiment/caption_probe.hpp"
 #include "vgt/experiment/checkpoint.hpp"
 #include "vgt/experiment/shape_prompt_evaluation.hpp"
 #include "vgt/io/image.hpp"
@@ -42,6 +45,7 @@ int command_evaluate(Flags& flags) {
     const bool training_weights = flags.flag("no-ema");
     const bool json = flags.flag("json");
     const std::int64_t structure_level = flags.integer("structure-level", 0, 0);
+    const std::int64_t probe_clips = flags.integer("probe-clips", 96, 0);
     flags.require_all_used();
 
     experiment::Checkpoint checkpoint = experiment::read_checkpoint(path);
@@ -122,6 +126,18 @@ int command_evaluate(Flags& flags) {
         for (std::size_t i = 0; i < r.scores.size() && i < 16; ++i)
             sample_lines.push_back(
                 fmt::format("{}: {}{}", i, r.scores[i].prompt, r.scores[i].caption ? "" : "  [missed]"));
+        if (probe_clips > 0) {
+            // Training clips: the probe asks what the model learnt from them.
+            const data::MovingShapes training(checkpoint.model.config().data.moving_shapes);
+            experiment::CaptionProbeOptions probe;
+            probe.clips = std::min(probe_clips, training.size());
+            probe.batch = options.batch;
+            nlohmann::json rows = nlohmann::json::array();
+            for (const auto& row : experiment::probe_captions(checkpoint.model, training,
+                                                              experiment::moving_shapes_swaps(training), probe))
+                rows.push_back({{"captions", row.name}, {"loss", row.loss}, {"ratio", row.ratio}});
+            report["caption_probe"] = {{"clips", probe.clips}, {"rows", rows}};
+        }
     }
     if (!json) fmt::print(stderr, "\n");
 
@@ -161,6 +177,13 @@ int command_evaluate(Flags& flags) {
                        number_of("trajectory_smoothness"));
         fmt::print("  warping error        {:.5f} (real clips {:.5f}, ratio {:.2f})\n", number_of("warp_error"),
                    number_of("real_warp_error"), number_of("warp_ratio"));
+        if (report.contains("caption_probe")) {
+            fmt::print("  loss of {} training clips (same noise and times):\n",
+                       report["caption_probe"]["clips"].get<std::int64_t>());
+            for (const auto& row : report["caption_probe"]["rows"])
+                fmt::print("    {:<22} {:.5f}  ({:.4f}x)\n", row["captions"].get<std::string>(),
+                           row["loss"].get<double>(), row["ratio"].get<double>());
+        }
     }
     if (out) fmt::print("  written: {}/evaluation.json, samples.gif, samples.txt\n", *out);
     return 0;

@@ -155,14 +155,16 @@ vgt data preview --config data.json --out FILE [--count K] [--fps F]
         {"evaluate", "scores a MovingShapes model: caption accuracy, or edit accuracy",
          R"(vgt evaluate --checkpoint CKPT [--prompts N] [--batch B] [--steps N]
              [--sampler NAME] [--guidance W] [--temporal-guidance WT]
-             [--structure-level TS] [--seed S] [--out DIR] [--json]
-             [--no-ema]
+             [--structure-level TS] [--seed S] [--probe-clips K]
+             [--out DIR] [--json] [--no-ema]
     Scores a model trained on MovingShapes (docs/quality.md). A
     text-to-video model samples one video per caption of N real clips
     (default 100; the held-out split when the config holds combinations
     out, else clips of data seed + 1): caption, colour, shape and
     direction accuracy, and the flow-warping error against the real
-    clips'. A structure model edits N clips into another colour: the
+    clips'. Its loss on K training clips (default 96, 0: none) with
+    their captions and with directions, colours or shapes swapped shows
+    which words it uses. A structure model edits N clips into another colour: the
     share in the new colour whose trajectory stays within 2 pixels.
     --out DIR writes evaluation.json, samples.gif and samples.txt.
 )",

@@ -8,6 +8,7 @@
 #include "vgt/diffusion/denoiser.hpp"
 #include "vgt/diffusion/dpm_solver.hpp"
 #include "vgt/diffusion/euler.hpp"
+#include "vgt/diffusion/frame_lag.hpp"
 #include "vgt/diffusion/guidance.hpp"
 #include "vgt/diffusion/noise_level.hpp"
 #include "vgt/diffusion/objective.hpp"

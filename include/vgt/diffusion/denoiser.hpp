@@ -5,7 +5,8 @@
 //
 // with x_t [B, ...] and time [B] (x_t's dtype and device) holding each
 // sample's timestep (a DDPM-style schedule: t ∈ {0 … N−1} as a number) or
-// flow time (t ∈ [0, 1]). It returns a tensor of x_t's shape that the
+// flow time (t ∈ [0, 1]); for videos with a flow time per frame
+// (frame_lag.hpp), time [B, T]. It returns a tensor of x_t's shape that the
 // caller reads under an Objective (epsilon, v, x0 or flow). Conditioning is
 // captured by the callable (see guidance.hpp for guided sampling).
 

@@ -8,6 +8,7 @@
 #include "vgt/experiment/ablation_config.hpp"
 #include "vgt/experiment/ablation_report.hpp"
 #include "vgt/experiment/ablation_variant.hpp"
+#include "vgt/experiment/caption_probe.hpp"
 #include "vgt/experiment/checkpoint.hpp"
 #include "vgt/experiment/frame_prediction.hpp"
 #include "vgt/experiment/prediction_run.hpp"

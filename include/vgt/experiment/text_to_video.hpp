@@ -7,7 +7,9 @@
 //   training_loss: clips [B, T, C, H, W] in [0, 1] → x0 = 2·clip − 1, each
 //                  caption replaced by "" with probability p (classifier-free
 //                  guidance's condition dropout), then the diffusion or
-//                  flow-matching loss of the config's objective.
+//                  flow-matching loss of the config's objective (with
+//                  diffusion.frame_lag, a flow time per frame that lags
+//                  behind the frame before, diffusion/frame_lag.hpp).
 //   sample:        prompts → noise → sampler with classifier-free guidance
 //                  (the empty prompt is the null condition) and optionally
 //                  Gen-1's temporal guidance (the UNet with temporal layers
@@ -37,6 +39,7 @@
 #include "vgt/core/random.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/diffusion/condition_dropout.hpp"
+#include "vgt/diffusion/frame_lag.hpp"
 #include "vgt/diffusion/guidance.hpp"
 #include "vgt/diffusion/sampler.hpp"
 #include "vgt/diffusion/sampling_grid.hpp"
@@ -151,6 +154,9 @@ public:
         const DiffusionConfig& d = config_.diffusion;
         if (d.is_flow()) {
             const diffusion::FlowTimeOptions times{d.time_sampling, d.logit_mean, d.logit_std, d.shift};
+            if (d.lags_frames())
+                return diffusion::lagged_flow_matching_loss(model, x0, times, d.frame_lag, d.lagged_share, gen,
+                                                            d.objective);
             return diffusion::flow_matching_loss(model, x0, times, gen, d.objective);
         }
         return diffusion::diffusion_loss(model, x0, *schedule_, d.objective, gen);
@@ -226,11 +232,21 @@ public:
         };
         const diffusion::Denoiser denoiser =
             diffusion::guided_denoiser(diffusion::batch_by_mixers(forward), guidance);
+        const Shape shape{prompts, frames, g.channels, g.height, g.width};
+        if (d.lags_frames()) {
+            VGT_CHECK(sampler.kind == diffusion::SamplerKind::euler, op,
+                      "expected sampler 'euler' (the model lags its frames, diffusion.frame_lag {}), found '{}'",
+                      d.frame_lag, diffusion::sampler_name(sampler.kind));
+            Generator gen(request.seed);
+            const Tensor noise = randn(shape, gen, DType::Float32);
+            const Tensor x = diffusion::lagged_euler_sample(denoiser, noise, static_cast<int>(steps), d.frame_lag,
+                                                            d.shift, d.objective);
+            return clamp(add(mul(x, 0.5), 0.5), 0.0, 1.0);
+        }
         const diffusion::SamplingGrid grid = d.is_flow() ? diffusion::flow_grid(static_cast<int>(steps), d.shift)
                                                          : diffusion::timestep_grid(*schedule_, static_cast<int>(steps));
         Generator gen(request.seed);
-        const Tensor x = diffusion::sample(denoiser, Shape{prompts, frames, g.channels, g.height, g.width},
-                                           DType::Float32, grid, sampler, gen);
+        const Tensor x = diffusion::sample(denoiser, shape, DType::Float32, grid, sampler, gen);
         return clamp(add(mul(x, 0.5), 0.5), 0.0, 1.0);
     }
 
@@ -259,16 +275,20 @@ private:
         return config;
     }
 
-    /// The time embedding, plus (conditioning.pooled_text) the projected
-    /// masked mean of the context tokens: every residual block then sees the
-    /// prompt through its time projection, not only the levels where
+    /// The time embedding of time [B] ([B, D]) or of frame times [B, T]
+    /// ([B, T, D]), plus (conditioning.pooled_text) the projected masked mean
+    /// of the context tokens: every residual block then sees the prompt
+    /// through its time projection, not only the levels where
     /// cross-attention runs.
     Tensor conditioned_time(const Tensor& time, const models::TextEncoding& context) const {
-        const Tensor embedding = time_embedding_.forward(time);
+        const bool per_frame = time.rank() == 2;
+        Tensor embedding = time_embedding_.forward(per_frame ? reshape(time, Shape{time.numel()}) : time);
+        if (per_frame) embedding = reshape(embedding, Shape{time.size(0), time.size(1), embedding.size(1)});
         if (!text_to_time_) return embedding;
         const Tensor weights = unsqueeze(to(context.mask, context.tokens.dtype()), 2);  // [B, L, 1]
         const Tensor pooled = div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
-        return add(embedding, text_to_time_->forward(pooled));
+        const Tensor text = text_to_time_->forward(pooled);  // [B, D]
+        return add(embedding, per_frame ? unsqueeze(text, 1) : text);
     }
 
     /// Text tokens followed by content tokens, and their masks.

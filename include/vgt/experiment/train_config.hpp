@@ -66,8 +66,13 @@ struct DiffusionConfig {
     double eta = 0.0;                 // ddim only
     double guidance = 3.0;            // classifier-free guidance w
     double temporal_guidance = 1.0;   // Gen-1's w_t (1: plain classifier-free guidance)
+    // Frame times that lag (diffusion/frame_lag.hpp), process "flow" only:
+    // L of t_k(τ), in training for a share of the clips and in sampling.
+    double frame_lag = 0.0;
+    double lagged_share = 1.0;  // of the training clips; the rest share one time
 
     bool is_flow() const { return process == "flow"; }
+    bool lags_frames() const { return frame_lag > 0.0; }
 
     void validate() const {
         constexpr const char* op = "DiffusionConfig";
@@ -83,6 +88,20 @@ struct DiffusionConfig {
                   "expected a sampler other than euler for process 'diffusion' (euler needs process 'flow')");
         VGT_CHECK(!is_flow() || objective != diffusion::Objective::epsilon, op,
                   "expected an objective other than epsilon for process 'flow' (an epsilon output gives no x0 at t = 1)");
+        VGT_CHECK(std::isfinite(frame_lag) && frame_lag >= 0.0, op, "expected a finite frame_lag >= 0, found {}",
+                  frame_lag);
+        VGT_CHECK(lagged_share >= 0.0 && lagged_share <= 1.0, op, "expected lagged_share in [0, 1], found {}",
+                  lagged_share);
+        if (lags_frames()) {
+            VGT_CHECK(is_flow(), op, "expected process 'flow' for frame_lag {} (lagged frame times are flow times), "
+                      "found '{}'", frame_lag, process);
+            VGT_CHECK(objective == diffusion::Objective::flow || objective == diffusion::Objective::v, op,
+                      "expected objective 'flow' or 'v' for frame_lag {} (frames at t = 0 and 1 need a velocity), "
+                      "found '{}'", frame_lag, diffusion::objective_name(objective));
+            VGT_CHECK(sampler == diffusion::SamplerKind::euler, op,
+                      "expected sampler 'euler' for frame_lag {} (the lagged sampler is Euler's), found '{}'",
+                      frame_lag, diffusion::sampler_name(sampler));
+        }
     }
 };
 
@@ -101,6 +120,8 @@ void visit_fields(Visitor& v, DiffusionConfig& c) {
     v("eta", c.eta);
     v("guidance", c.guidance);
     v("temporal_guidance", c.temporal_guidance);
+    v("frame_lag", c.frame_lag);
+    v("lagged_share", c.lagged_share);
 }
 
 /// The loop: length, batches, seeds, and what it writes where.

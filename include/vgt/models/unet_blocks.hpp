@@ -196,12 +196,14 @@ public:
             skip = nn::Conv(in_channels, out_channels, {1, 1}, ConvOptions{}, gen, o.stage.dtype);
     }
 
-    /// x [B, T, Cin, H, W], time_features = SiLU(e) [B, D] → [B, T, Cout, H, W].
+    /// x [B, T, Cin, H, W], time_features = SiLU(e) [B, D] (one noise level
+    /// per clip) or [B, T, D] (one per frame) → [B, T, Cout, H, W].
     Tensor forward(const Tensor& x, const Tensor& time_features, const UNetForwardOptions& run) const {
         const auto v = temporal::VideoShape::of(x, "UNetResBlock");
         Tensor h = stage_forward(conv1, silu(norm_frames(norm1, x)), run);
         const std::int64_t c = out_channels();
-        const Tensor t = reshape(time_proj.forward(time_features), Shape{v.batch, 1, 2 * c, 1, 1});
+        const std::int64_t time_rows = time_features.rank() == 3 ? v.frames : 1;
+        const Tensor t = reshape(time_proj.forward(time_features), Shape{v.batch, time_rows, 2 * c, 1, 1});
         const Tensor scale = slice(t, 2, 0, c), shift = slice(t, 2, c, 2 * c);
         h = silu(add(mul(norm_frames(norm2, h), add(scale, 1.0)), shift));
         if (run.training && dropout_ > 0.0)

@@ -245,13 +245,14 @@ public:
     }
 
     /// x [B, T, in_channels, H, W] (H, W multiples of 2^(L−1)),
-    /// time_embedding [B, time_embed_dim], context [B, L, context_dim]
+    /// time_embedding [B, time_embed_dim] or, for a noise level per frame,
+    /// [B, T, time_embed_dim], context [B, L, context_dim]
     /// (required when context_dim > 0, absent otherwise), context_mask [B, L]
     /// with 1 on tokens and 0 on padding (optional) → [B, T, out_channels, H, W].
     Tensor forward(const Tensor& x, const Tensor& time_embedding, const Tensor& context = {},
                    const Tensor& context_mask = {}, const UNetForwardOptions& run = {}) const {
         const temporal::VideoShape v = check_video(x.shape(), x.dtype(), run.temporal);
-        check_time_embedding(time_embedding, v.batch);
+        check_time_embedding(time_embedding, v);
         const Tensor key_bias = check_context(context, context_mask, v.batch);
         if (run.flow.defined()) check_flow(run.flow, v);
         const Tensor time_features = silu(time_embedding);
@@ -465,10 +466,16 @@ private:
                   dtype_name(flow.dtype()));
     }
 
-    void check_time_embedding(const Tensor& e, std::int64_t batch) const {
-        VGT_CHECK(e.defined() && e.rank() == 2 && e.size(0) == batch && e.size(1) == options_.time_embed_dim,
-                  "VideoUNet", "expected a time embedding [{}, {}] (batch, time_embed_dim), found {}", batch,
-                  options_.time_embed_dim, e.defined() ? fmt::format("shape {}", e.shape()) : std::string("none"));
+    void check_time_embedding(const Tensor& e, const temporal::VideoShape& v) const {
+        const std::int64_t d = options_.time_embed_dim;
+        const bool per_clip = e.defined() && e.rank() == 2 && e.size(0) == v.batch && e.size(1) == d;
+        const bool per_frame =
+            e.defined() && e.rank() == 3 && e.size(0) == v.batch && e.size(1) == v.frames && e.size(2) == d;
+        VGT_CHECK(per_clip || per_frame, "VideoUNet",
+                  "expected a time embedding [{}, {}] (batch, time_embed_dim) or [{}, {}, {}] (one per frame), "
+                  "found {}",
+                  v.batch, d, v.batch, v.frames, d,
+                  e.defined() ? fmt::format("shape {}", e.shape()) : std::string("none"));
         VGT_CHECK(e.dtype() == dtype_, "VideoUNet", "expected a {} time embedding, found {}", dtype_name(dtype_),
                   dtype_name(e.dtype()));
     }
