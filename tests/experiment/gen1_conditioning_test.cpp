@@ -323,6 +323,11 @@ TEST_CASE("external flow: the source's optical flow replaces FlowWarp's flow hea
     CHECK(edited.shape() == Shape{2, 3, 3, 16, 16});
     CHECK(values(model.sample(request)) == values(edited));
     CHECK(values(own_flow.sample(request)) != values(edited));
+    // One source for two prompts (its structure and flow computed once) edits
+    // as the same source given to each prompt.
+    SampleRequest each = request;
+    each.source = concat({request.source, request.source}, 0);
+    CHECK(values(model.sample(each)) == values(edited));
 
     // The UNet checks the flow it is given.
     const Tensor x = Tensor::zeros(Shape{1, 3, 4, 16, 16});

@@ -173,14 +173,24 @@ public:
         VGT_CHECK(request.frames >= 0, op, "expected frames >= 0 (0: the data's {}), found {}", g.frames,
                   request.frames);
         const auto prompts = static_cast<std::int64_t>(request.prompts.size());
-        const Tensor source = source_clips(request, prompts);  // [P, T, C, H, W], or none
-        const Tensor structure =
-            source.defined() ? clip_structure(source, std::vector<std::int64_t>(request.prompts.size(),
-                                                                                request.structure_level),
-                                              config_.conditioning.sigma_per_level)
-                             : Tensor{};  // [P, T, 1, H, W]
-        const Tensor flow =
-            config_.conditioning.has_external_flow() ? clip_flow(source, flow_method()) : Tensor{};  // [P, T, 2, H, W]
+        // The conditions of a source are computed once per source clip (one
+        // source may serve every prompt), then given to each prompt.
+        const Tensor source = source_clips(request, prompts);  // [P or 1, T, C, H, W], or none
+        const auto per_prompt = [&](const Tensor& t) {
+            if (!t.defined() || t.size(0) == prompts) return t;
+            Shape all = t.shape();
+            all[0] = prompts;
+            return contiguous(expand(t, all));
+        };
+        const Tensor structure = per_prompt(
+            source.defined()
+                ? clip_structure(source,
+                                 std::vector<std::int64_t>(static_cast<std::size_t>(source.size(0)),
+                                                           request.structure_level),
+                                 config_.conditioning.sigma_per_level)
+                : Tensor{});  // [P, T, 1, H, W]
+        const Tensor flow = per_prompt(config_.conditioning.has_external_flow() ? clip_flow(source, flow_method())
+                                                                                : Tensor{});  // [P, T, 2, H, W]
         const std::int64_t frames =
             structure.defined() ? structure.size(1) : (request.frames > 0 ? request.frames : g.frames);
         const std::int64_t steps = request.steps > 0 ? request.steps : d.sample_steps;
@@ -324,8 +334,8 @@ private:
 
     flow::FlowMethod flow_method() const { return flow::parse_flow_method(config_.conditioning.external_flow); }
 
-    /// The source as float32 clips [P, T, C, H, W] for a structure model (a
-    /// source of one clip serves every prompt); none otherwise.
+    /// The source as float32 clips [P or 1, T, C, H, W] for a structure
+    /// model (a source of one clip serves every prompt); none otherwise.
     Tensor source_clips(const SampleRequest& request, std::int64_t prompts) const {
         constexpr const char* op = "TextToVideo::sample";
         const Tensor& source = request.source;
@@ -350,13 +360,7 @@ private:
                   "expected frames 0 or the source video's {}, found {}", source.size(1), request.frames);
         VGT_CHECK(request.structure_level >= 0, op, "expected a structure level >= 0, found {}",
                   request.structure_level);
-        Tensor clips = to(source, DType::Float32);
-        if (clips.size(0) != prompts) {
-            Shape all = clips.shape();
-            all[0] = prompts;
-            clips = contiguous(expand(clips, all));
-        }
-        return clips;
+        return to(source, DType::Float32);
     }
 
     /// The reference frames' content tokens [P, K, d] and their mask (all 0
