@@ -33,6 +33,15 @@ inline std::int64_t first_non_finite(const Tensor& x) {
     });
 }
 
+/// Checks a model output at a sampler step (`where`, e.g. "step 2 of 20
+/// (time 0.9)"): x's shape and dtype, and finite.
+inline void check_step_output(std::string_view sampler, const std::string& where, const Tensor& x, const Tensor& out) {
+    VGT_CHECK(out.defined() && out.shape() == x.shape() && out.dtype() == x.dtype(), sampler,
+              "{}: expected a model output {}, found {}", where, x.str(), out.str());
+    const std::int64_t bad = first_non_finite(out);
+    VGT_CHECK(bad < 0, sampler, "{}: expected a finite model output, found NaN or infinity at element {}", where, bad);
+}
+
 /// One step of a sampler's loop: which sampler, which step (1-based) of
 /// how many, from which grid point. Errors start "<sampler>: step i of S (time t): ".
 struct SamplerStep {
@@ -47,11 +56,7 @@ struct SamplerStep {
     Tensor evaluate(const Denoiser& model, const Tensor& x) const {
         VGT_CHECK(static_cast<bool>(model), sampler, "expected a model (a callable), found an empty function");
         const Tensor out = model(x, time_column(x, from->time));
-        VGT_CHECK(out.defined() && out.shape() == x.shape() && out.dtype() == x.dtype(), sampler,
-                  "{}: expected a model output {}, found {}", where(), x.str(), out.str());
-        const std::int64_t bad = first_non_finite(out);
-        VGT_CHECK(bad < 0, sampler, "{}: expected a finite model output, found NaN or infinity at element {}", where(),
-                  bad);
+        check_step_output(sampler, where(), x, out);
         return out;
     }
 

@@ -243,20 +243,20 @@ public:
         const diffusion::Denoiser denoiser =
             diffusion::guided_denoiser(diffusion::batch_by_mixers(forward), guidance);
         const Shape shape{prompts, frames, g.channels, g.height, g.width};
+        Generator gen(request.seed);
+        Tensor x;
         if (d.lags_frames()) {
             VGT_CHECK(sampler.kind == diffusion::SamplerKind::euler, op,
                       "expected sampler 'euler' (the model lags its frames, diffusion.frame_lag {}), found '{}'",
                       d.frame_lag, diffusion::sampler_name(sampler.kind));
-            Generator gen(request.seed);
-            const Tensor noise = randn(shape, gen, DType::Float32);
-            const Tensor x = diffusion::lagged_euler_sample(denoiser, noise, static_cast<int>(steps), d.frame_lag,
-                                                            d.shift, d.objective);
-            return clamp(add(mul(x, 0.5), 0.5), 0.0, 1.0);
+            x = diffusion::lagged_euler_sample(denoiser, randn(shape, gen, DType::Float32), static_cast<int>(steps),
+                                               d.frame_lag, d.shift, d.objective);
+        } else {
+            const diffusion::SamplingGrid grid =
+                d.is_flow() ? diffusion::flow_grid(static_cast<int>(steps), d.shift)
+                            : diffusion::timestep_grid(*schedule_, static_cast<int>(steps));
+            x = diffusion::sample(denoiser, shape, DType::Float32, grid, sampler, gen);
         }
-        const diffusion::SamplingGrid grid = d.is_flow() ? diffusion::flow_grid(static_cast<int>(steps), d.shift)
-                                                         : diffusion::timestep_grid(*schedule_, static_cast<int>(steps));
-        Generator gen(request.seed);
-        const Tensor x = diffusion::sample(denoiser, shape, DType::Float32, grid, sampler, gen);
         return clamp(add(mul(x, 0.5), 0.5), 0.0, 1.0);
     }
 
