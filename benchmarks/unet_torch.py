@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden"))
 import bench_torch  # noqa: E402
 
-PRESETS = ["magicvideo", "gen1", "vdm", "conv3d", "image"]  # models/unet_presets.hpp's order
+PRESETS = ["magicvideo", "gen1", "vdm", "conv3d", "image", "vdm_flow"]  # models/unet_presets.hpp's order
 VIDEO = [8, 8, 3, 32, 32]
 CONTEXT_TOKENS = 16
 # The quality bar's UNet (benchmarks/quality/t2v.json); the rest are VideoUNetOptions' defaults.

@@ -1,11 +1,17 @@
 #pragma once
 // What the experiment tests share: the smallest text-to-video training
-// setup, and the message of an expected error.
+// setup, the first clips of its data, a model whose every input matters,
+// and the message of an expected error.
 
+#include <algorithm>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <vgt/core/error.hpp>
+#include <vgt/data/batch.hpp>
+#include <vgt/data/moving_shapes.hpp>
+#include <vgt/experiment/text_to_video.hpp>
 #include <vgt/experiment/train_config.hpp>
 
 namespace vgt::test {
@@ -55,6 +61,31 @@ inline experiment::TrainConfig tiny_train_config(const std::string& model, const
     c.training.prefetch = 0;
     c.training.progress = "off";
     return c;
+}
+
+/// A float32 tensor's values.
+inline std::vector<float> values(const Tensor& t) { return contiguous(t).to_vector<float>(); }
+
+/// Blocks start as identity (docs: zero-initialised output projections and
+/// output conv), which hides extra input channels, context tokens and flows
+/// at first; random values in every all-zero parameter make the output
+/// depend on all of the model's inputs.
+inline void open_zero_parameters(experiment::TextToVideo& model) {
+    Generator gen(99);
+    model.visit_parameters(
+        [&](const std::string&, Tensor& p) {
+            float* v = p.data<float>();
+            if (std::any_of(v, v + p.numel(), [](float x) { return x != 0.0f; })) return;
+            const Tensor r = mul(randn(p.shape(), gen, p.dtype()), 0.05);
+            std::copy_n(r.data<float>(), p.numel(), v);
+        },
+        "");
+}
+
+/// The first two clips of the config's MovingShapes, as one batch.
+inline data::Batch<data::ShapesClip> two_clips(const experiment::TrainConfig& c) {
+    data::MovingShapes shapes(c.data.moving_shapes);
+    return data::collate(std::vector<data::ShapesClip>{shapes.get(0), shapes.get(1)});
 }
 
 /// The message of the vgt::Error that `f` throws, or "(no error)".

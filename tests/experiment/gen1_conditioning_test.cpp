@@ -54,24 +54,6 @@ TrainConfig content_config(const std::string& output_dir) {
     return c;
 }
 
-std::vector<float> values(const Tensor& t) { return contiguous(t).to_vector<float>(); }
-
-/// Blocks start as identity (docs: zero-initialised output projections and
-/// output conv), which hides the extra input channel and every context
-/// token at first; random values in every all-zero parameter make the
-/// output depend on all of the model's inputs.
-void open_zero_parameters(TextToVideo& model) {
-    Generator gen(99);
-    model.visit_parameters(
-        [&](const std::string&, Tensor& p) {
-            float* v = p.data<float>();
-            if (std::any_of(v, v + p.numel(), [](float x) { return x != 0.0f; })) return;
-            const Tensor r = mul(randn(p.shape(), gen, p.dtype()), 0.05);
-            std::copy_n(r.data<float>(), p.numel(), v);
-        },
-        "");
-}
-
 std::vector<std::byte> parameter_bytes(const TextToVideo& model) {
     std::vector<std::byte> out;
     nn::visit_parameters(model, [&](const std::string&, const Tensor& p) {
@@ -79,11 +61,6 @@ std::vector<std::byte> parameter_bytes(const TextToVideo& model) {
         out.insert(out.end(), b, b + p.nbytes());
     });
     return out;
-}
-
-data::Batch<data::ShapesClip> two_clips(const TrainConfig& c) {
-    data::MovingShapes shapes(c.data.moving_shapes);
-    return data::collate(std::vector<data::ShapesClip>{shapes.get(0), shapes.get(1)});
 }
 
 }  // namespace

@@ -49,6 +49,18 @@ def main():
     golden.write_case("flow_warp_external_half", flow_delta.FlowWarp(c, 4), x, meta("FlowWarp"), seed=23,
                       extra_inputs={"flow": flow}, forward=lambda m, x, flow: m(x, flow))
 
+    # Conditioned: the embedding's flow (about a pixel under these weights)
+    # adds to the head's, per clip and per frame.
+    x = golden.video((2, 3, c, 4, 5), 28)
+    clip = golden.video((2, 6), 29)
+    golden.write_case("flow_warp_embedding_clip", flow_delta.FlowWarp(c, 4, 6), x,
+                      meta("FlowWarp", embedding_dim=6), seed=28, extra_inputs={"embedding": clip},
+                      forward=lambda m, x, embedding: m(x, embedding=embedding))
+    frames = golden.video((2, 3, 6), 30)
+    golden.write_case("flow_warp_embedding_frames", flow_delta.FlowWarp(c, 2, 6), x,
+                      meta("FlowWarp", norm_groups=2, embedding_dim=6), seed=30, extra_inputs={"embedding": frames},
+                      forward=lambda m, x, embedding: m(x, embedding=embedding))
+
     golden.write_case("frame_delta", flow_delta.FrameDelta(c, 4), golden.video((2, 4, c, 3, 4), 25),
                       meta("FrameDelta"), seed=25)
     golden.write_case("frame_delta_g2_t2", flow_delta.FrameDelta(c, 2), golden.video((1, 2, c, 3, 5), 26),

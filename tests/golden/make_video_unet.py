@@ -27,6 +27,7 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 import attention  # noqa: E402
 import conv_stages  # noqa: E402
+import flow_delta  # noqa: E402
 import golden  # noqa: E402
 import safetensors_io  # noqa: E402
 
@@ -72,9 +73,30 @@ class NoMixer(nn.Module):
         return x
 
 
+class AttentionThenWarp(nn.ModuleList):
+    """Sequential<TemporalAttention<Pos>, FlowWarp>: parts named 0 and 1; with
+    conditioned_mixers the FlowWarp also takes the time features."""
+
+    def __init__(self, channels, o):
+        embedding = o["time_embed_dim"] if o["conditioned_mixers"] else 0
+        super().__init__([make_mixer("TemporalAttention", channels, o),
+                          flow_delta.FlowWarp(channels, groups_for(o, channels), embedding)])
+        self.conditioned = embedding > 0
+
+    def forward(self, x, time_features=None):
+        x = self[0](x)
+        return self[1](x, embedding=time_features) if self.conditioned else self[1](x)
+
+
+def run_mixer(mixer, h, time_features):
+    return mixer(h, time_features) if isinstance(mixer, AttentionThenWarp) else mixer(h)
+
+
 def make_mixer(kind, channels, o):
     if kind == "NoMixer":
         return NoMixer()
+    if kind == "TemporalAttention+FlowWarp":
+        return AttentionThenWarp(channels, o)
     if kind == "TemporalAttention":
         return attention.TemporalAttention(channels, o["temporal_heads"], o["position"], o["norm_groups"],
                                            o["max_frames"])
@@ -184,7 +206,7 @@ class Level(nn.Module):
     def unit(self, i, h, time_features, context, mask, temporal):
         h = self.res[i](h, time_features, temporal)
         if temporal:
-            h = self.temporal[i](h)
+            h = run_mixer(self.temporal[i], h, time_features)
         if i < len(self.attn):
             h = self.attn[i](h)
         if i < len(self.cross):
@@ -204,7 +226,7 @@ class Mid(nn.Module):
         for i in range(2):
             h = self.res[i](h, time_features, temporal)
             if temporal:
-                h = self.temporal[i](h)
+                h = run_mixer(self.temporal[i], h, time_features)
             if i == 0:
                 h = self.attn(h)
                 if self.cross is not None:
@@ -272,6 +294,7 @@ PRESETS = {
     "vdm": ("FrameConv", "TemporalAttention", "RelativeBias"),
     "conv3d": ("Conv3D", "NoMixer", "NoPosition"),
     "image": ("FrameConv", "NoMixer", "NoPosition"),
+    "vdm_flow": ("FrameConv", "TemporalAttention+FlowWarp", "RelativeBias"),
 }
 
 # VideoUNetOptions' defaults (docs/video_unet.md); a case overrides some.
@@ -279,7 +302,7 @@ DEFAULTS = {
     "in_channels": 4, "out_channels": 4, "base_channels": 64, "channel_mult": [1, 2, 4], "res_blocks": 2,
     "attention_levels": [1, 2], "heads": 4, "context_dim": 0, "time_embed_dim": 256, "norm_groups": 0,
     "dropout": 0.0, "temporal_kernel": 3, "causal": False, "max_frames": 16, "temporal_heads": 4,
-    "mask_mode": "pre_softmax", "tcn_levels": 2, "tcn_kernel": 3,
+    "mask_mode": "pre_softmax", "tcn_levels": 2, "tcn_kernel": 3, "conditioned_mixers": False,
 }
 
 
@@ -323,6 +346,9 @@ def main():
     # MagicVideo: directed attention, Tmax = 4 > T = 3, context at level 0.
     write_case("magicvideo", "magicvideo", (1, 3, 3, 4, 4), 30, context_length=3, attention_levels=[0],
                context_dim=3, max_frames=4, **tiny)
+    # VDM with a FlowWarp after each temporal attention, its flow conditioned on the time features.
+    write_case("vdm_flow", "vdm_flow", (1, 3, 3, 8, 8), 40, context_length=2, attention_levels=[1], context_dim=4,
+               conditioned_mixers=True, **tiny)
 
 
 if __name__ == "__main__":

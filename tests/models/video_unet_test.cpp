@@ -28,6 +28,7 @@ using models::Gen1UNet;
 using models::ImageUNet;
 using models::MagicVideoUNet;
 using models::UNetForwardOptions;
+using models::VDMFlowUNet;
 using models::VDMUNet;
 using models::VideoUNetOptions;
 using test::max_abs_difference;
@@ -156,7 +157,7 @@ double conv_flops(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_
 }  // namespace
 
 TEST_CASE("VideoUNet matches its PyTorch twin", "[models][unet]") {
-    for (const std::string name : {"gen1", "vdm", "magicvideo"}) {
+    for (const std::string name : {"gen1", "vdm", "magicvideo", "vdm_flow"}) {
         INFO("golden case " << name);
         const io::SafetensorsFile file =
             io::read_safetensors(std::string(VGT_GOLDEN_DIR) + "/video_unet/" + name + ".safetensors");
@@ -213,7 +214,7 @@ TEST_CASE("VideoUNet parameter names follow PyTorch", "[models][unet]") {
 }
 
 TEMPLATE_TEST_CASE("Temporal blocks start as identity: at init the model is the image model", "[models][unet]",
-                   MagicVideoUNet, Gen1UNet, VDMUNet) {
+                   MagicVideoUNet, Gen1UNet, VDMUNet, VDMFlowUNet) {
     const VideoUNetOptions o = tiny_options(5);
     auto image = make_unet<ImageUNet>(o, 2);
     // An untrained model outputs zero (its last conv starts at zero).
@@ -235,7 +236,7 @@ TEMPLATE_TEST_CASE("Temporal blocks start as identity: at init the model is the 
 }
 
 TEMPLATE_TEST_CASE("Temporal layers off: the image model, run frame by frame", "[models][unet]", MagicVideoUNet,
-                   Gen1UNet, VDMUNet, Conv3DUNet, ImageUNet) {
+                   Gen1UNet, VDMUNet, Conv3DUNet, ImageUNet, VDMFlowUNet) {
     for (const bool causal : {false, true}) {
         INFO("causal " << causal);
         VideoUNetOptions o = tiny_options(5);
@@ -372,6 +373,26 @@ TEST_CASE("VideoUNet gradients of inputs and parameters", "[models][unet][gradch
             },
             inputs);
     }
+    SECTION("VDMFlowUNet with conditioned mixers (the time embedding reaches the flow)") {
+        VideoUNetOptions o = tiny_options();
+        o.conditioned_mixers = true;
+        auto unet = make_unet<VDMFlowUNet>(o, 36);
+        test::randomize_parameters(unet, 37);
+        const Inputs in = inputs_for(o, 1, 2, 4, 38);
+        const std::vector<std::string> names = {"down.1.temporal.0.1.flow_embedding.weight",
+                                                "mid.temporal.1.1.flow_embedding.bias"};
+        std::vector<Tensor> inputs = {in.x, in.time_embedding};
+        for (const auto& name : names) inputs.push_back(test::parameter(unet, name));
+        VGT_REQUIRE_GRADCHECK(
+            [&](const std::vector<Tensor>& xs) {
+                for (std::size_t i = 0; i < names.size(); ++i) {
+                    const std::string& wanted = names[i];
+                    unet.visit_parameters([&](const std::string& n, Tensor& p) { if (n == wanted) p = xs[2 + i]; }, "");
+                }
+                return unet.forward(xs[0], xs[1]);
+            },
+            inputs);
+    }
     SECTION("Conv3DUNet with temporal layers off (the kernel's own-frame tap)") {
         VideoUNetOptions o = tiny_options();
         o.base_channels = 2;
@@ -449,21 +470,82 @@ TEST_CASE("VideoUNetOptions in JSON and their validation", "[models][unet]") {
 }
 
 TEST_CASE("The UNet catalog maps names to presets", "[models][unet]") {
-    CHECK(models::unet_names() == std::vector<std::string>{"magicvideo", "gen1", "vdm", "conv3d", "image"});
+    CHECK(models::unet_names() ==
+          std::vector<std::string>{"magicvideo", "gen1", "vdm", "conv3d", "image", "vdm_flow"});
     std::vector<std::string> stages, mixers;
     for (const auto& name : models::unet_names())
         models::visit_unet(name, [&]<class UNet>() {
             stages.emplace_back(UNet::ConvStage::name);
             mixers.emplace_back(UNet::TemporalMixer::name);
         });
-    CHECK(stages == std::vector<std::string>{"AdapterConv2D", "Conv2Plus1D", "FrameConv", "Conv3D", "FrameConv"});
+    CHECK(stages ==
+          std::vector<std::string>{"AdapterConv2D", "Conv2Plus1D", "FrameConv", "Conv3D", "FrameConv", "FrameConv"});
     CHECK(mixers == std::vector<std::string>{"DirectedAttention", "TemporalAttention", "TemporalAttention", "NoMixer",
-                                             "NoMixer"});
+                                             "NoMixer", "Sequential<TemporalAttention,FlowWarp>"});
     bool vdm = false;
     models::visit_unet("vdm", [&]<class UNet>() { vdm = std::is_same_v<UNet, VDMUNet>; });
     CHECK(vdm);
     CHECK_THROWS_WITH(models::visit_unet("sora", []<class UNet>() {}),
-                      Catch::Contains("expected one of magicvideo, gen1, vdm, conv3d, image, found 'sora'"));
+                      Catch::Contains("expected one of magicvideo, gen1, vdm, conv3d, image, vdm_flow, found 'sora'"));
+}
+
+TEST_CASE("Conditioned mixers: each FlowWarp gets the time features, and a zero embedding flow changes nothing",
+          "[models][unet]") {
+    const VideoUNetOptions o = tiny_options(5);
+    auto plain = make_unet<VDMFlowUNet>(o, 70);
+    test::randomize_parameters(plain, 71);
+    VideoUNetOptions c = o;
+    c.conditioned_mixers = true;
+    CHECK(io::options_to_json(c).at("conditioned_mixers") == true);
+    CHECK(io::options_from_json<VideoUNetOptions>(io::options_to_json(c), "model").conditioned_mixers);
+    auto conditioned = make_unet<VDMFlowUNet>(c, 70);
+    // The conditioned model has the plain one's parameters plus a flow_embedding [2, D], [2] per mixer.
+    const auto plain_params = parameter_map(plain);
+    std::int64_t extra = 0, mixers = 0;
+    conditioned.visit_parameters(
+        [&](const std::string& name, Tensor& p) {
+            const auto it = plain_params.find(name);
+            if (it != plain_params.end()) {
+                p = clone(it->second);
+                return;
+            }
+            INFO(name);
+            CHECK(name.find(".temporal.") != std::string::npos);
+            CHECK(name.find(".1.flow_embedding.") != std::string::npos);
+            extra += p.numel();
+            if (p.rank() == 2) {
+                CHECK(p.shape() == Shape{2, 8});
+                ++mixers;
+            }
+        },
+        "");
+    CHECK(mixers == 8);  // down 2, mid 2, up 2 × 2
+    CHECK(extra == mixers * (2 * 8 + 2));
+    CHECK(conditioned.params() == plain.params() + extra);
+
+    // Zero embedding flows: the plain model. With them drawn, the time
+    // embedding moves the flows and the output changes.
+    const Inputs in = inputs_for(o, 2, 3, 4, 72);
+    CHECK(max_abs_difference(run(conditioned, in), run(plain, in)) <= 1e-12);
+    conditioned.visit_parameters(
+        [&](const std::string& name, Tensor& p) {
+            if (name.find("flow_embedding") != std::string::npos) p = random(p.shape(), 74 + p.numel());
+        },
+        "");
+    CHECK(max_abs_difference(run(conditioned, in), run(plain, in)) > 1e-6);
+    // Temporal layers off, the mixers and their embedding do not run.
+    CHECK(max_abs_difference(run(conditioned, in, kFramewise), run(plain, in, kFramewise)) <= 1e-12);
+    // Per-frame time embeddings reach the flows too.
+    Inputs per_frame = in;
+    per_frame.time_embedding = random({2, 3, 8}, 75);
+    CHECK(run(conditioned, per_frame).shape() == Shape{2, 3, 2, 4, 4});
+
+    // Only a mixer that takes an embedding can be conditioned.
+    VideoUNetOptions vdm = tiny_options(5);
+    vdm.conditioned_mixers = true;
+    CHECK_THROWS_WITH(make_unet<VDMUNet>(vdm, 76),
+                      Catch::Contains("conditioned_mixers") && Catch::Contains("FlowWarp") &&
+                          Catch::Contains("TemporalAttention"));
 }
 
 TEMPLATE_TEST_CASE("A time embedding per frame: equal rows are the clip's, each frame reads its own",

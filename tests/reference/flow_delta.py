@@ -51,19 +51,23 @@ def resize_flow(flow, h, w):
 
 class FlowWarp(nn.Module):
     """y_t = x_t + fuse([h_t, warp(h_{t-1}, flow_t)]), warped frame 0 = 0;
-    flow_t = flow_head.1(silu(flow_head.0([h_{t-1}, h_t]))) or an external flow."""
+    flow_t = flow_head.1(silu(flow_head.0([h_{t-1}, h_t]))) or an external flow;
+    conditioned (embedding_dim > 0), flow_t also gets flow_embedding(e), e of
+    shape [B, D] (per clip) or [B, T, D] (row t for frame t)."""
 
-    def __init__(self, channels, groups):
+    def __init__(self, channels, groups, embedding_dim=0):
         super().__init__()
         self.norm = nn.GroupNorm(groups, channels)
         self.flow_head = nn.ModuleList([nn.Conv2d(2 * channels, channels, 3, padding=1),
                                         nn.Conv2d(channels, 2, 3, padding=1)])
         self.fuse = nn.Conv2d(2 * channels, channels, 1)
+        if embedding_dim > 0:
+            self.flow_embedding = nn.Linear(embedding_dim, 2)
 
     def head(self, prev, cur):
         return self.flow_head[1](F.silu(self.flow_head[0](torch.cat([prev, cur], dim=1))))
 
-    def forward(self, x, flow=None):
+    def forward(self, x, flow=None, embedding=None):
         b, t, c, h, w = x.shape
         hn = group_norm_per_frame(self.norm, x)
         if flow is not None:
@@ -74,6 +78,9 @@ class FlowWarp(nn.Module):
                 aligned = torch.zeros_like(hn[:, 0])
             else:
                 f = flow[:, i] if flow is not None else self.head(hn[:, i - 1], hn[:, i])
+                if embedding is not None:
+                    e = embedding if embedding.dim() == 2 else embedding[:, i]
+                    f = f + self.flow_embedding(e).view(b, 2, 1, 1)
                 aligned = warp(hn[:, i - 1], f)
             outputs.append(x[:, i] + self.fuse(torch.cat([hn[:, i], aligned], dim=1)))
         return torch.stack(outputs, dim=1)

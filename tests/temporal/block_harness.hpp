@@ -129,6 +129,7 @@ public:
         o.mask_mode = temporal::parse_mask_mode(text("mask_mode", "pre_softmax"));
         o.tcn_levels = integer("tcn_levels", o.tcn_levels);
         o.tcn_kernel = integer("tcn_kernel", o.tcn_kernel);
+        o.embedding_dim = integer("embedding_dim", o.embedding_dim);
         o.dtype = DType::Float64;
         return o;
     }

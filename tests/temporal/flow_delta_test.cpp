@@ -45,6 +45,15 @@ Block make_mixer(std::int64_t channels, std::uint64_t seed, std::int64_t norm_gr
     return Block(mixer_options(channels, norm_groups), gen);
 }
 
+/// A block conditioned on an embedding of width `embedding_dim`.
+template <class Block>
+Block make_conditioned(std::int64_t channels, std::int64_t embedding_dim, std::uint64_t seed) {
+    MixerOptions o = mixer_options(channels);
+    o.embedding_dim = embedding_dim;
+    Generator gen(seed);
+    return Block(o, gen);
+}
+
 /// A [C, 2C, k...] weight (k = 1 for each entry of `taps`, or the given
 /// extents) that copies input channel offset + c to output channel c at tap `centre`.
 Tensor selector_weight(std::int64_t channels, std::int64_t offset, const Shape& taps, std::int64_t centre) {
@@ -58,6 +67,27 @@ Tensor selector_weight(std::int64_t channels, std::int64_t offset, const Shape& 
     double* data = w.data<double>();
     for (std::int64_t c = 0; c < channels; ++c) data[(c * 2 * channels + offset + c) * per_filter + centre] = 1.0;
     return w;
+}
+
+/// Gradcheck of forward(xs) with respect to `inputs` and every parameter of
+/// the block, which forward reads from the block (xs holds the inputs first,
+/// then the parameters); the parameters are put back afterwards.
+template <class Block, class Forward>
+void check_gradients_with(Block& block, std::vector<Tensor> inputs, const Forward& forward) {
+    const std::size_t first = inputs.size();
+    block.visit_parameters([&](const std::string&, Tensor& p) { inputs.push_back(p); }, "");
+    const std::vector<Tensor> saved = inputs;
+    const auto set_parameters = [&](const std::vector<Tensor>& from) {
+        std::size_t k = first;
+        block.visit_parameters([&](const std::string&, Tensor& p) { p = from[k++]; }, "");
+    };
+    VGT_REQUIRE_GRADCHECK(
+        [&](const std::vector<Tensor>& xs) {
+            set_parameters(xs);
+            return forward(xs);
+        },
+        inputs);
+    set_parameters(saved);
 }
 
 /// GroupNorm per frame with unit weight and zero bias, [B, T, C, H, W].
@@ -176,6 +206,124 @@ TEST_CASE("FlowWarp's own flow is the external flow it would be given", "[tempor
     CHECK(test::max_abs_difference(block.warped_previous(x, flow), block.warped_previous(x)) <= 1e-12);
 }
 
+TEST_CASE("A conditioned FlowWarp adds the embedding's flow, per clip or per frame", "[temporal][flow_warp]") {
+    NoGradGuard no_grad;
+    const std::int64_t b = 2, t = 3, c = 4, h = 3, w = 5, d = 6;
+    const Tensor x = test::random({b, t, c, h, w}, 140);
+    const Tensor e = test::random({b, d}, 141);
+    auto block = make_conditioned<FlowWarp>(c, d, 142);
+    CHECK(block.embedding_dim() == d);
+    // At init the embedding's linear is zero like the head's last conv and the fuse: the identity.
+    CHECK(test::max_abs_difference(block.forward_conditioned(x, e), x) == 0.0);
+    CHECK(test::max_abs_difference(block.predicted_flow(x, e), Tensor::zeros({b, t, 2, h, w}, DType::Float64)) == 0.0);
+
+    test::randomize_parameters(block, 143);
+    auto plain = make_mixer<FlowWarp>(c, 142);  // the same head, no embedding
+    plain.visit_parameters([&](const std::string& name, Tensor& p) { p = clone(parameter(block, name)); }, "");
+    // The difference of the flows is Linear(e) for frames ≥ 1, at every pixel, and zero at frame 0.
+    const Tensor linear_e = add(matmul(e, transpose(parameter(block, "flow_embedding.weight"), 0, 1)),
+                                parameter(block, "flow_embedding.bias"));  // [B, 2]
+    const Tensor difference = sub(block.predicted_flow(x, e), plain.predicted_flow(x));
+    const Tensor expected_later = expand(reshape(linear_e, {b, 1, 2, 1, 1}), {b, t - 1, 2, h, w});
+    CHECK(test::max_abs_difference(test::frames(difference, 1, t), expected_later) <= 1e-12);
+    CHECK(test::max_abs_difference(test::frames(difference, 0, 1), Tensor::zeros({b, 1, 2, h, w}, DType::Float64)) ==
+          0.0);
+    CHECK(test::max_abs_difference(linear_e, Tensor::zeros({b, 2}, DType::Float64)) > 0.1);
+    // The conditioned block is the plain one given that flow.
+    CHECK(test::max_abs_difference(block.forward_conditioned(x, e), block.forward(x, block.predicted_flow(x, e))) <=
+          1e-12);
+
+    // Per frame: equal rows are the clip's embedding; frame t reads row t, and row 0 is unused.
+    const Tensor rows = concat({reshape(e, {b, 1, d}), reshape(e, {b, 1, d}), reshape(e, {b, 1, d})}, 1);
+    CHECK(test::max_abs_difference(block.forward_conditioned(x, rows), block.forward_conditioned(x, e)) <= 1e-12);
+    Tensor other_row0 = clone(rows);
+    slice(other_row0, 1, 0, 1).fill_(3.0);
+    CHECK(test::max_abs_difference(block.forward_conditioned(x, other_row0), block.forward_conditioned(x, rows)) ==
+          0.0);
+    Tensor other_row2 = clone(rows);
+    slice(other_row2, 1, 2, 3).fill_(3.0);
+    const Tensor y2 = block.forward_conditioned(x, other_row2), y = block.forward_conditioned(x, rows);
+    CHECK(test::max_abs_difference(test::frames(y2, 0, 2), test::frames(y, 0, 2)) == 0.0);
+    CHECK(test::max_abs_difference(test::frames(y2, 2, 3), test::frames(y, 2, 3)) > 1e-3);
+    // T = 1 has no pair to warp: the embedding has no effect.
+    const Tensor one = test::random({b, 1, c, h, w}, 144);
+    CHECK(test::max_abs_difference(block.forward_conditioned(one, e), plain.forward(one)) <= 1e-12);
+}
+
+TEST_CASE("A constant embedding flow of one pixel shifts the previous frame", "[temporal][flow_warp]") {
+    NoGradGuard no_grad;
+    const std::int64_t b = 1, t = 2, c = 4, h = 4, w = 5, d = 3;
+    const Tensor x = test::random({b, t, c, h, w}, 150);
+    auto block = make_conditioned<FlowWarp>(c, d, 151);
+    // The head stays zero; the embedding (1, 0, 0) maps to the flow (−1, 0): the scene moved right by a pixel.
+    Tensor weight = Tensor::zeros({2, d}, DType::Float64);
+    weight.data<double>()[0] = -1.0;
+    set_parameter(block, "flow_embedding.weight", weight);
+    set_parameter(block, "fuse.weight", selector_weight(c, c, Shape{1, 1}, 0));
+    const Tensor e = Tensor::from_vector(std::vector<double>{1.0, 0.0, 0.0}, Shape{b, d});
+    const Tensor moved = sub(block.forward_conditioned(x, e), x);
+    CHECK(test::max_abs_difference(moved, block.warped_previous(x, constant_flow(b, t, h, w, -1.0, 0.0))) <= 1e-12);
+    // Frame 1 at column j holds frame 0's column j − 1.
+    const Tensor hn = normalized(x, nn::default_norm_groups(c));
+    CHECK(test::max_abs_difference(slice(test::frames(moved, 1, 2), 4, 1, w),
+                                   slice(test::frames(hn, 0, 1), 4, 0, w - 1)) <= 1e-12);
+}
+
+TEST_CASE("Sequential gives the embedding to the parts that take one", "[temporal][flow_warp][sequential]") {
+    NoGradGuard no_grad;
+    using DeltaThenConditionedWarp = Sequential<FrameDelta, FlowWarp>;
+    static_assert(TakesEmbedding<DeltaThenConditionedWarp>);
+    static_assert(!TakesEmbedding<NoneThenDelta>);
+    auto both = make_conditioned<DeltaThenConditionedWarp>(4, 5, 160);
+    test::randomize_parameters(both, 161);
+    const Tensor x = test::random({2, 3, 4, 3, 5}, 162);
+    const Tensor e = test::random({2, 5}, 163);
+    CHECK(test::max_abs_difference(both.forward_conditioned(x, e),
+                                   both.part<1>().forward_conditioned(both.part<0>().forward(x), e)) == 0.0);
+    CHECK(parameter(both, "1.flow_embedding.weight").shape() == Shape{2, 5});
+    CHECK(parameter_shapes(both).size() == 16);
+
+    // An external flow goes to the parts that take one in the same way.
+    static_assert(TakesFlow<DeltaThenConditionedWarp>);
+    static_assert(!TakesFlow<NoneThenDelta>);
+    const Tensor flow = test::random({2, 3, 2, 3, 5}, 164, -1.5, 1.5);
+    CHECK(test::max_abs_difference(both.forward(x, flow), both.part<1>().forward(both.part<0>().forward(x), flow)) ==
+          0.0);
+}
+
+TEST_CASE("FlowWarp gradients with an embedding", "[temporal][flow_warp][gradcheck]") {
+    auto block = make_conditioned<FlowWarp>(4, 3, 170);
+    test::randomize_parameters(block, 171);
+    for (const Shape& e_shape : {Shape{2, 3}, Shape{2, 3, 3}}) {
+        INFO("embedding of rank " << e_shape.rank());
+        check_gradients_with(block, {test::random({2, 3, 4, 3, 4}, 172), test::random(e_shape, 173)},
+                             [&](const std::vector<Tensor>& xs) { return block.forward_conditioned(xs[0], xs[1]); });
+    }
+}
+
+TEST_CASE("A conditioned FlowWarp refuses calls without its embedding and bad embeddings", "[temporal][flow_warp]") {
+    const auto conditioned = make_conditioned<FlowWarp>(4, 6, 180);
+    const auto plain = make_mixer<FlowWarp>(4, 181);
+    const Tensor x = Tensor::zeros({2, 3, 4, 3, 5}, DType::Float64);
+    CHECK_THROWS_WITH(conditioned.forward(x), Catch::Contains("FlowWarp") &&
+                                                  Catch::Contains("forward_conditioned(video, embedding)") &&
+                                                  Catch::Contains("embedding_dim = 6"));
+    CHECK_THROWS_WITH(conditioned.predicted_flow(x), Catch::Contains("predicted_flow(video, embedding)"));
+    CHECK_THROWS_WITH(plain.forward_conditioned(x, Tensor::zeros({2, 6}, DType::Float64)),
+                      Catch::Contains("FlowWarp") && Catch::Contains("embedding_dim = 0"));
+    CHECK_THROWS_WITH(conditioned.forward_conditioned(x, Tensor::zeros({2, 5}, DType::Float64)),
+                      Catch::Contains("[2, 6] (batch, embedding_dim) or [2, 3, 6]") && Catch::Contains("[2, 5]"));
+    CHECK_THROWS_WITH(conditioned.forward_conditioned(x, Tensor::zeros({2, 2, 6}, DType::Float64)),
+                      Catch::Contains("[2, 2, 6]"));
+    CHECK_THROWS_WITH(conditioned.forward_conditioned(x, Tensor{}), Catch::Contains("found none"));
+    CHECK_THROWS_WITH(conditioned.forward_conditioned(x, Tensor::zeros({2, 6}, DType::Float32)),
+                      Catch::Contains("float32"));
+    MixerOptions negative = mixer_options(4);
+    negative.embedding_dim = -1;
+    Generator gen(182);
+    CHECK_THROWS_WITH(FlowWarp(negative, gen), Catch::Contains("embedding_dim >= 0") && Catch::Contains("-1"));
+}
+
 TEST_CASE("FrameDelta sees d_0 = 0 and d_t = h_t − h_{t−1}", "[temporal][frame_delta]") {
     NoGradGuard no_grad;
     const std::int64_t b = 2, t = 4, c = 4, h = 3, w = 5;
@@ -247,18 +395,8 @@ TEST_CASE("FlowWarp gradients with its flow head", "[temporal][flow_warp][gradch
 TEST_CASE("FlowWarp gradients with an external flow at another resolution", "[temporal][flow_warp][gradcheck]") {
     auto block = make_mixer<FlowWarp>(4, 80);
     test::randomize_parameters(block, 81);
-    std::vector<Tensor> inputs = {test::random({1, 3, 4, 3, 5}, 82), test::random({1, 3, 2, 2, 3}, 83, -1.3, 1.3)};
-    block.visit_parameters([&](const std::string&, Tensor& p) { inputs.push_back(p); }, "");
-    const std::vector<Tensor> saved = inputs;
-    VGT_REQUIRE_GRADCHECK(
-        [&](const std::vector<Tensor>& xs) {
-            std::size_t k = 2;
-            block.visit_parameters([&](const std::string&, Tensor& p) { p = xs[k++]; }, "");
-            return block.forward(xs[0], xs[1]);
-        },
-        inputs);
-    std::size_t k = 2;
-    block.visit_parameters([&](const std::string&, Tensor& p) { p = saved[k++]; }, "");
+    check_gradients_with(block, {test::random({1, 3, 4, 3, 5}, 82), test::random({1, 3, 2, 2, 3}, 83, -1.3, 1.3)},
+                         [&](const std::vector<Tensor>& xs) { return block.forward(xs[0], xs[1]); });
 }
 
 TEST_CASE("FrameDelta and Sequential gradients", "[temporal][frame_delta][sequential][gradcheck]") {
@@ -332,6 +470,16 @@ TEST_CASE("FlowWarp, FrameDelta and Sequential parameter names, counts and FLOPs
     CHECK(make_mixer<NoneThenDelta>(c, 115).flops(shape) == 107520.0);
     // T = 1 has no frame pair: only the fuse conv runs.
     CHECK(warp_block.flops(Shape{2, 1, 8, 3, 5}) == 2.0 * 2 * 1 * 15 * 8 * 16);
+
+    // Conditioned on a D = 5 embedding: flow_embedding [2, 5] and [2], 12 more
+    // parameters, and its linear on every frame's row, 2·B·T·5·2 FLOPs.
+    const auto conditioned = make_conditioned<FlowWarp>(c, 5, 116);
+    std::vector<std::pair<std::string, Shape>> conditioned_names = warp_names;
+    conditioned_names.push_back({"flow_embedding.weight", {2, 5}});
+    conditioned_names.push_back({"flow_embedding.bias", {2}});
+    CHECK(parameter_shapes(conditioned) == conditioned_names);
+    CHECK(conditioned.params() == 1458 + 12);
+    CHECK(conditioned.flops(shape) == 264000.0 + 2.0 * 2 * 4 * 5 * 2);
 }
 
 TEST_CASE("FlowWarp, FrameDelta and Sequential reject bad input", "[temporal][flow_warp][frame_delta][sequential]") {
@@ -369,6 +517,10 @@ TEST_CASE("FlowWarp, FrameDelta and Sequential match PyTorch", "[temporal][flow_
     test::check_against_torch<FlowWarp>("flow_warp_external_half", [](const FlowWarp& b, const io::SafetensorsFile& f) {
         return b.forward(f.at("input"), f.at("flow"));
     });
+    for (const char* name : {"flow_warp_embedding_clip", "flow_warp_embedding_frames"})
+        test::check_against_torch<FlowWarp>(name, [](const FlowWarp& b, const io::SafetensorsFile& f) {
+            return b.forward_conditioned(f.at("input"), f.at("embedding"));
+        });
     test::check_against_torch<FrameDelta>("frame_delta");
     test::check_against_torch<FrameDelta>("frame_delta_g2_t2");
     test::check_against_torch<DeltaThenWarp>("sequential_frame_delta_flow_warp");

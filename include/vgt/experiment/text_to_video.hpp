@@ -24,8 +24,18 @@
 // optical flow of the clip (training) or of the source (sampling) reaches
 // the UNet's flow-taking mixers (UNetForwardOptions::flow).
 //
+// With conditioning.text_motion the prompt sets the motion: training gives
+// the flow-taking mixers each clip's motion (flow_motion of its estimated
+// flow, one vector per frame, as a uniform field) and trains a motion head,
+// pooled text → MLP → the first frame pair's motion in pixels, by its
+// squared error (weight motion_weight, added to the loss); sampling gives
+// the mixers the head's motion for the prompt at every frame. Denoising
+// alone pays too little for a direction word to be learnt (docs/quality.md);
+// a regression from the words to the motion pays for nothing else.
+//
 // Parameter names: "text_encoder.*", "time_embedding.*", "unet.*", and
-// "content_encoder.*" with content conditioning.
+// "content_encoder.*" with content conditioning, "text_to_time.*" with
+// pooled text, "motion_head.{0,1}.*" with text motion.
 
 #include <cstdint>
 #include <memory>
@@ -96,13 +106,23 @@ public:
           text_encoder_(std::move(tokenizer), config_.text_encoder, gen),
           time_embedding_(config_.time_embedding, gen),
           unet_(unet_factory ? unet_factory(config_.unet, gen) : make_unet(config_.model, config_.unet, gen)) {
-        VGT_CHECK(!config_.conditioning.has_external_flow() || unet_->takes_flow(), "TextToVideo",
+        const ConditioningConfig& c = config_.conditioning;
+        VGT_CHECK(!c.has_external_flow() || unet_->takes_flow(), "TextToVideo",
                   "expected a model whose temporal mixers take a flow (FlowWarp) for conditioning.external_flow "
                   "'{}', found {}",
-                  config_.conditioning.external_flow, unet_->name());
-        if (config_.conditioning.content) content_encoder_.emplace(config_.conditioning.content_encoder, gen);
-        if (config_.conditioning.pooled_text)
-            text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
+                  c.external_flow, unet_->name());
+        VGT_CHECK(!c.has_text_motion() || unet_->takes_flow(), "TextToVideo",
+                  "expected a model whose temporal mixers take a flow (FlowWarp, e.g. the vdm_flow preset) for "
+                  "conditioning.text_motion '{}', found {}",
+                  c.text_motion, unet_->name());
+        if (c.content) content_encoder_.emplace(c.content_encoder, gen);
+        if (c.pooled_text) text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
+        if (c.has_text_motion()) {
+            const std::int64_t width = config_.text_encoder.width;
+            motion_hidden_.emplace(width, kMotionHidden, gen);
+            motion_out_.emplace(kMotionHidden, 2, gen);
+            motion_out_->zero_();  // the motion starts at 0: still clips
+        }
         if (!config_.diffusion.is_flow())
             schedule_ = diffusion::NoiseSchedule::named(config_.diffusion.schedule, config_.diffusion.timesteps)
                             .shifted(config_.diffusion.shift);
@@ -121,7 +141,8 @@ public:
     /// the loss's times and noise, then (structure conditioning) B uniforms
     /// for the structure levels and B for the structure dropout, then
     /// (content conditioning) B for the reference frames and B for the
-    /// content dropout, then any dropout inside the UNet.
+    /// content dropout, then any dropout inside the UNet. With text motion
+    /// the loss includes motion_weight × the motion head's squared error.
     diffusion::DenoisingLoss training_loss(const Tensor& videos, const std::vector<std::string>& captions,
                                            double condition_dropout, Generator& gen) const {
         constexpr const char* op = "TextToVideo::training_loss";
@@ -142,6 +163,11 @@ public:
         run.training = true;
         run.generator = &gen;
         if (config_.conditioning.has_external_flow()) run.flow = clip_flow(videos, flow_method());
+        Tensor motion;  // [B, T, 2], text motion only
+        if (config_.conditioning.has_text_motion()) {
+            motion = flow_motion(clip_flow(videos, flow::parse_flow_method(config_.conditioning.text_motion)));
+            run.flow = uniform_flow(motion, videos.size(3), videos.size(4));
+        }
         const diffusion::Denoiser model = [&](const Tensor& x_t, const Tensor& time) {
             // Gen-1's conditions draw after the condition dropout, the times and
             // the noise, so a model without them draws exactly as before.
@@ -152,14 +178,30 @@ public:
             return unet_->forward(input, conditioned_time(time, full), full.tokens, full.mask, run);
         };
         const DiffusionConfig& d = config_.diffusion;
+        diffusion::DenoisingLoss result;
         if (d.is_flow()) {
             const diffusion::FlowTimeOptions times{d.time_sampling, d.logit_mean, d.logit_std, d.shift};
-            if (d.lags_frames())
-                return diffusion::lagged_flow_matching_loss(model, x0, times, d.frame_lag, d.lagged_share, gen,
-                                                            d.objective);
-            return diffusion::flow_matching_loss(model, x0, times, gen, d.objective);
+            result = d.lags_frames() ? diffusion::lagged_flow_matching_loss(model, x0, times, d.frame_lag,
+                                                                            d.lagged_share, gen, d.objective)
+                                     : diffusion::flow_matching_loss(model, x0, times, gen, d.objective);
+        } else {
+            result = diffusion::diffusion_loss(model, x0, *schedule_, d.objective, gen);
         }
-        return diffusion::diffusion_loss(model, x0, *schedule_, d.objective, gen);
+        if (motion.defined() && videos.size(1) >= 2) {
+            const Tensor error = sub(motion_of(context), select(motion, 1, 1));  // [B, 2]
+            result.loss = add(result.loss, mul(mean(mul(error, error)), config_.conditioning.motion_weight));
+        }
+        return result;
+    }
+
+    /// The motion head's motion for each prompt, [P, 2] in pixels per frame
+    /// (the flow convention: content at p came from p + m in the frame
+    /// before); text motion models only.
+    Tensor predicted_motion(const std::vector<std::string>& prompts) const {
+        VGT_CHECK(motion_hidden_.has_value(), "TextToVideo::predicted_motion",
+                  "expected a model trained with conditioning.text_motion, found text_motion '{}'",
+                  config_.conditioning.text_motion);
+        return motion_of(text_encoder_.encode(prompts));
     }
 
     /// Videos [P, T, C, H, W] in [0, 1] for P prompts, from noise drawn
@@ -189,8 +231,8 @@ public:
                                                            request.structure_level),
                                  config_.conditioning.sigma_per_level)
                 : Tensor{});  // [P, T, 1, H, W]
-        const Tensor flow = per_prompt(config_.conditioning.has_external_flow() ? clip_flow(source, flow_method())
-                                                                                : Tensor{});  // [P, T, 2, H, W]
+        Tensor flow = per_prompt(config_.conditioning.has_external_flow() ? clip_flow(source, flow_method())
+                                                                          : Tensor{});  // [P, T, 2, H, W]
         const std::int64_t frames =
             structure.defined() ? structure.size(1) : (request.frames > 0 ? request.frames : g.frames);
         const std::int64_t steps = request.steps > 0 ? request.steps : d.sample_steps;
@@ -207,6 +249,12 @@ public:
 
         NoGradGuard no_grad;
         models::TextEncoding conditional = text_encoder_.encode(request.prompts);
+        if (motion_hidden_) {
+            // The prompt's motion at every frame (frame 0's is unused).
+            const Tensor motion = motion_of(conditional);  // [P, 2]
+            flow = uniform_flow(contiguous(expand(unsqueeze(motion, 1), Shape{prompts, frames, 2})), g.height,
+                                g.width);
+        }
         models::TextEncoding empty = text_encoder_.encode(std::vector<std::string>(request.prompts.size()));
         if (content_encoder_) {
             // The null condition keeps the tokens' count but masks the content out.
@@ -266,6 +314,10 @@ public:
         unet_->visit_parameters(visit, nn::join_name(prefix, "unet"));
         if (content_encoder_) content_encoder_->visit_parameters(visit, nn::join_name(prefix, "content_encoder"));
         if (text_to_time_) text_to_time_->visit_parameters(visit, nn::join_name(prefix, "text_to_time"));
+        if (motion_hidden_) {
+            motion_hidden_->visit_parameters(visit, nn::join_name(prefix, "motion_head.0"));
+            motion_out_->visit_parameters(visit, nn::join_name(prefix, "motion_head.1"));
+        }
     }
 
     const TrainConfig& config() const { return config_; }
@@ -295,10 +347,19 @@ private:
         Tensor embedding = time_embedding_.forward(per_frame ? reshape(time, Shape{time.numel()}) : time);
         if (per_frame) embedding = reshape(embedding, Shape{time.size(0), time.size(1), embedding.size(1)});
         if (!text_to_time_) return embedding;
-        const Tensor weights = unsqueeze(to(context.mask, context.tokens.dtype()), 2);  // [B, L, 1]
-        const Tensor pooled = div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
-        const Tensor text = text_to_time_->forward(pooled);  // [B, D]
+        const Tensor text = text_to_time_->forward(pooled_tokens(context));  // [B, D]
         return add(embedding, per_frame ? unsqueeze(text, 1) : text);
+    }
+
+    /// The masked mean of the context tokens, [B, width].
+    static Tensor pooled_tokens(const models::TextEncoding& context) {
+        const Tensor weights = unsqueeze(to(context.mask, context.tokens.dtype()), 2);  // [B, L, 1]
+        return div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
+    }
+
+    /// The motion head on the pooled text, [B, 2].
+    Tensor motion_of(const models::TextEncoding& context) const {
+        return motion_out_->forward(silu(motion_hidden_->forward(pooled_tokens(context))));
     }
 
     /// Text tokens followed by content tokens, and their masks.
@@ -391,6 +452,8 @@ private:
     std::optional<models::ContentEncoder> content_encoder_;  // content conditioning only
     std::optional<diffusion::NoiseSchedule> schedule_;  // process "diffusion" only
     std::optional<nn::Linear> text_to_time_;             // conditioning.pooled_text only
+    static constexpr std::int64_t kMotionHidden = 64;    // the motion head's hidden width
+    std::optional<nn::Linear> motion_hidden_, motion_out_;  // conditioning.text_motion only
 };
 
 }  // namespace vgt::experiment

@@ -188,7 +188,12 @@ void visit_fields(Visitor& v, TrainingOptions& o) {
 /// the text tokens for cross-attention. External flow (with structure, for
 /// mixers that take a flow such as FlowWarp): the optical flow of the clip
 /// (training) or of the source video (editing), estimated by vgt::flow,
-/// replaces the mixers' own flow heads.
+/// replaces the mixers' own flow heads. Text motion (for mixers that take a
+/// flow, without structure): the UNet trains on each clip's motion, one
+/// vector per frame from the estimated flow, given to the mixers as a
+/// uniform flow field, while a small head learns the first frame pair's
+/// motion from the pooled text; sampling gives the mixers the head's
+/// motion for the prompt, so the prompt's direction reaches the frames.
 struct ConditioningConfig {
     bool structure = false;
     std::int64_t max_structure_level = 2;  // training draws t_s uniformly from {0 … max_structure_level}
@@ -204,13 +209,25 @@ struct ConditioningConfig {
     // "none", or the vgt::flow estimator ("horn_schunck" or "lucas_kanade")
     // whose flow of the source reaches the temporal mixers.
     std::string external_flow = "none";
+    // "none", or the vgt::flow estimator whose flow of each training clip
+    // gives its motion (text motion, above).
+    std::string text_motion = "none";
+    double motion_weight = 0.1;  // weight of the motion head's squared error (pixels²) in the training loss
 
     bool has_external_flow() const { return external_flow != "none"; }
+    bool has_text_motion() const { return text_motion != "none"; }
 
     void validate() const {
         constexpr const char* op = "ConditioningConfig";
         VGT_CHECK(external_flow == "none" || external_flow == "horn_schunck" || external_flow == "lucas_kanade", op,
                   "expected external_flow one of none, horn_schunck, lucas_kanade, found '{}'", external_flow);
+        VGT_CHECK(text_motion == "none" || text_motion == "horn_schunck" || text_motion == "lucas_kanade", op,
+                  "expected text_motion one of none, horn_schunck, lucas_kanade, found '{}'", text_motion);
+        VGT_CHECK(std::isfinite(motion_weight) && motion_weight >= 0.0, op,
+                  "expected a finite motion_weight >= 0, found {}", motion_weight);
+        VGT_CHECK(!(has_text_motion() && has_external_flow()), op,
+                  "expected at most one of external_flow '{}' and text_motion '{}' (both give the mixers their flow)",
+                  external_flow, text_motion);
         VGT_CHECK(max_structure_level >= 0, op, "expected max_structure_level >= 0, found {}", max_structure_level);
         VGT_CHECK(std::isfinite(sigma_per_level) && sigma_per_level > 0.0, op,
                   "expected a finite sigma_per_level > 0, found {}", sigma_per_level);
@@ -233,6 +250,8 @@ void visit_fields(Visitor& v, ConditioningConfig& c) {
     v("content_dropout", c.content_dropout);
     v("pooled_text", c.pooled_text);
     v("external_flow", c.external_flow);
+    v("text_motion", c.text_motion);
+    v("motion_weight", c.motion_weight);
 }
 
 /// T, C, H, W of the clips a data config makes.
@@ -328,6 +347,10 @@ struct TrainConfig {
                   "expected conditioning.structure = true with conditioning.external_flow '{}' (the flow is the "
                   "source video's, and only a structure model samples from one), found structure = false",
                   conditioning.external_flow);
+        VGT_CHECK(!conditioning.has_text_motion() || !conditioning.structure, op,
+                  "expected conditioning.structure = false with conditioning.text_motion '{}' (an edit takes its "
+                  "motion from the source: use external_flow), found structure = true",
+                  conditioning.text_motion);
         if (conditioning.content) {
             VGT_CHECK(conditioning.content_encoder.width == text_encoder.width, op,
                       "expected conditioning.content_encoder.width equal to text_encoder.width {} (content tokens "

@@ -7,6 +7,11 @@
 //                      clip at its own structure level
 //   clip_flow          clips [B, T, C, H, W] in [0, 1] → their optical flow
 //                      [B, T, 2, H, W] as FlowWarp takes it (frame t → t − 1)
+//   flow_motion        a flow [B, T, 2, H, W] → one motion vector per frame
+//                      [B, T, 2]: the mean of the flow weighted by its
+//                      squared length, so that the moving pixels decide
+//   uniform_flow       motion [B, T, 2] → the flow field [B, T, 2, H, W] that
+//                      is that vector at every pixel
 //   reference_frames   one frame of each clip → [B, C, H, W]
 //   content_mask       int64 [B, K]: 1 where a clip's content tokens count, 0
 //                      where they are dropped (cross-attention skips them)
@@ -23,6 +28,7 @@
 #include "vgt/diffusion/training_loss.hpp"
 #include "vgt/flow/estimate.hpp"
 #include "vgt/models/structure_map.hpp"
+#include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/join.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/view.hpp"
@@ -75,6 +81,28 @@ inline Tensor clip_flow(const Tensor& clips, flow::FlowMethod method) {
     };
     const Tensor later = flow::estimate_flow(frames(1, t), frames(0, t - 1), method);  // [B·(T − 1), 2, H, W]
     return concat({first, reshape(later, Shape{b, t - 1, 2, h, w})}, 1);
+}
+
+/// m_t = Σ_p |f_t(p)|² f_t(p) / (Σ_p |f_t(p)|² + ε), [B, T, 2]: a global
+/// translation gives its own vector, an object moving over a still
+/// background gives the object's, a still frame gives 0. Detached.
+inline Tensor flow_motion(const Tensor& flow) {
+    VGT_CHECK(flow.rank() == 5 && flow.size(2) == 2 && is_floating(flow.dtype()), "flow_motion",
+              "expected a float flow [B, T, 2, H, W], found {}", flow.str());
+    constexpr double kEpsilon = 1e-6;  // px², keeps a still frame at 0 instead of 0/0
+    const Tensor f = detach(flow);
+    const Tensor weight = sum(mul(f, f), {2}, true);                       // [B, T, 1, H, W]
+    const Tensor weighted = sum(mul(f, weight), {3, 4});                   // [B, T, 2]
+    const Tensor total = add(sum(weight, {2, 3, 4}, false), kEpsilon);     // [B, T]
+    return div(weighted, unsqueeze(total, 2));
+}
+
+/// motion [B, T, 2] → [B, T, 2, H, W], the same vector at every pixel.
+inline Tensor uniform_flow(const Tensor& motion, std::int64_t height, std::int64_t width) {
+    VGT_CHECK(motion.rank() == 3 && motion.size(2) == 2 && height >= 1 && width >= 1, "uniform_flow",
+              "expected motion [B, T, 2] and a positive size, found {} and {}×{}", motion.str(), height, width);
+    const Shape field{motion.size(0), motion.size(1), 2, height, width};
+    return contiguous(expand(reshape(motion, Shape{motion.size(0), motion.size(1), 2, 1, 1}), field));
 }
 
 /// Frame frames[b] of clip b of clips [B, T, C, H, W]: [B, C, H, W].

@@ -8,6 +8,7 @@
 //   "vdm"         VDMUNet          FrameConv       TemporalAttention<RelativeBias>
 //   "conv3d"      Conv3DUNet       Conv3D          NoMixer
 //   "image"       ImageUNet        FrameConv       NoMixer
+//   "vdm_flow"    VDMFlowUNet      FrameConv       TemporalAttention<RelativeBias>, then FlowWarp
 //
 //   visit_unet("gen1", [&]<class UNet>() { UNet model(options, gen); ... });
 //
@@ -29,8 +30,10 @@
 #include "vgt/temporal/conv2plus1d.hpp"
 #include "vgt/temporal/conv3d_stage.hpp"
 #include "vgt/temporal/directed_attention.hpp"
+#include "vgt/temporal/flow_warp.hpp"
 #include "vgt/temporal/frame_conv.hpp"
 #include "vgt/temporal/no_mixer.hpp"
+#include "vgt/temporal/sequential.hpp"
 #include "vgt/temporal/temporal_attention.hpp"
 
 namespace vgt::models {
@@ -54,7 +57,15 @@ using Conv3DUNet = VideoUNet<temporal::Conv3D, temporal::NoMixer>;
 /// model is compared with.
 using ImageUNet = VideoUNet<temporal::FrameConv, temporal::NoMixer>;
 
-inline constexpr std::array<std::string_view, 5> kUNetNames = {"magicvideo", "gen1", "vdm", "conv3d", "image"};
+/// VDM's blocks with a FlowWarp after each temporal attention: the previous
+/// frame aligned by a flow before it is fused. With
+/// VideoUNetOptions::conditioned_mixers the flow also takes the time
+/// embedding, so a prompt can set the motion.
+using VDMFlowUNet = VideoUNet<temporal::FrameConv,
+                              temporal::Sequential<temporal::TemporalAttention<position::RelativeBias>, temporal::FlowWarp>>;
+
+inline constexpr std::array<std::string_view, 6> kUNetNames = {"magicvideo", "gen1",  "vdm",
+                                                               "conv3d",     "image", "vdm_flow"};
 
 inline std::vector<std::string> unet_names() { return {kUNetNames.begin(), kUNetNames.end()}; }
 
@@ -66,6 +77,7 @@ void visit_unet(std::string_view name, F&& f) {
     if (name == "vdm") return f.template operator()<VDMUNet>();
     if (name == "conv3d") return f.template operator()<Conv3DUNet>();
     if (name == "image") return f.template operator()<ImageUNet>();
+    if (name == "vdm_flow") return f.template operator()<VDMFlowUNet>();
     fail("unet", "expected one of {}, found '{}'", fmt::join(kUNetNames, ", "), name);
 }
 

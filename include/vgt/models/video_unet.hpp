@@ -22,7 +22,10 @@
 // the model needs no third parameter.
 //
 // A mixer that takes an optical flow (FlowWarp) is given
-// UNetForwardOptions::flow when the caller passes one, at every level.
+// UNetForwardOptions::flow when the caller passes one, at every level. With
+// conditioned_mixers, a mixer that takes an embedding (FlowWarp, or a
+// Sequential holding one) is given the residual blocks' SiLU'd time
+// embedding instead, pooled text included when the caller adds it.
 //
 // Parameter names: conv_in.*, down.<l>.res.<i>.*, down.<l>.temporal.<i>.*,
 // down.<l>.attn.<i>.*, down.<l>.cross.<i>.*, down.<l>.downsample.conv.*,
@@ -89,6 +92,9 @@ struct VideoUNetOptions {
     temporal::MaskMode mask_mode = temporal::MaskMode::PreSoftmax;  // DirectedAttention
     std::int64_t tcn_levels = 2;
     std::int64_t tcn_kernel = 3;
+    // Mixers that take an embedding (FlowWarp) get the residual blocks' SiLU'd
+    // time embedding, so a prompt reaches the motion (FlowWarp: a flow per clip).
+    bool conditioned_mixers = false;
 
     static constexpr std::int64_t kMaxLevels = 6;
     static constexpr std::int64_t kMaxChannels = 8192;
@@ -176,6 +182,7 @@ void visit_fields(Visitor& v, VideoUNetOptions& o) {
     v("mask_mode", o.mask_mode);
     v("tcn_levels", o.tcn_levels);
     v("tcn_kernel", o.tcn_kernel);
+    v("conditioned_mixers", o.conditioned_mixers);
 }
 
 namespace detail {
@@ -211,6 +218,9 @@ public:
     VideoUNet(const VideoUNetOptions& options, Generator& gen, DType dtype = DType::Float32)
         : options_(validated(options)), dtype_(dtype) {
         const VideoUNetOptions& o = options_;
+        VGT_CHECK(!o.conditioned_mixers || temporal::TakesEmbedding<Mixer>, "VideoUNet",
+                  "expected conditioned_mixers only with a mixer that takes an embedding (FlowWarp), found {}",
+                  Mixer::name);
         conv_in_ = nn::Conv(o.in_channels, o.base_channels, {3, 3}, ConvOptions{.padding = {1}}, gen, dtype);
         std::vector<std::int64_t> skips{o.base_channels};
         std::int64_t channels = o.base_channels;
@@ -386,6 +396,7 @@ private:
         m.mask_mode = options_.mask_mode;
         m.tcn_levels = options_.tcn_levels;
         m.tcn_kernel = options_.tcn_kernel;
+        m.embedding_dim = options_.conditioned_mixers ? options_.time_embed_dim : 0;
         m.dtype = dtype_;
         return m;
     }
@@ -405,15 +416,20 @@ private:
     Tensor unit(const Level& level, std::size_t i, const Tensor& x, const Tensor& time_features, const Tensor& context,
                 const Tensor& key_bias, const UNetForwardOptions& run) const {
         Tensor h = level.res[i].forward(x, time_features, run);
-        if (run.temporal) {
-            if constexpr (temporal::TakesFlow<Mixer>)
-                h = run.flow.defined() ? level.temporal[i].forward(h, run.flow) : level.temporal[i].forward(h);
-            else
-                h = level.temporal[i].forward(h);
-        }
+        if (run.temporal) h = mix(level.temporal[i], h, time_features, run);
         if (i < level.attn.size()) h = level.attn[i].forward(h);
         if (i < level.cross.size()) h = level.cross[i].forward(h, context, key_bias);
         return h;
+    }
+
+    /// A mixer on h: with the caller's flow when it takes one, else with the
+    /// time features when it is conditioned, else on h alone.
+    Tensor mix(const Mixer& mixer, const Tensor& h, const Tensor& time_features, const UNetForwardOptions& run) const {
+        if constexpr (temporal::TakesFlow<Mixer>)
+            if (run.flow.defined()) return mixer.forward(h, run.flow);
+        if constexpr (temporal::TakesEmbedding<Mixer>)
+            if (options_.conditioned_mixers) return mixer.forward_conditioned(h, time_features);
+        return mixer.forward(h);
     }
 
     /// Units of the middle are named mid.res.0, mid.attn, mid.res.1: one attention, no index.

@@ -17,7 +17,11 @@
 // and may have `bool is_causal() const` (false when absent). A mixer that
 // can be given an optical flow instead of estimating its own (FlowWarp) has
 //   Tensor forward(const Tensor& video, const Tensor& flow) const;
-// with flow [B, T, 2, Hf, Wf] as flow/flow_field.hpp lays it out.
+// with flow [B, T, 2, Hf, Wf] as flow/flow_field.hpp lays it out. A mixer
+// that can be conditioned on an embedding (FlowWarp built with
+// MixerOptions::embedding_dim > 0) has
+//   Tensor forward_conditioned(const Tensor& video, const Tensor& embedding) const;
+// with embedding [B, D] or [B, T, D].
 
 #include <concepts>
 #include <cstdint>
@@ -69,6 +73,12 @@ concept TemporalMixer = detail::HasName<B> && std::constructible_from<B, const M
 template <class B>
 concept TakesFlow = requires(const B& b, const Tensor& video, const Tensor& flow) {
     { b.forward(video, flow) } -> std::same_as<Tensor>;
+};
+
+/// A mixer that takes a conditioning embedding beside the video.
+template <class B>
+concept TakesEmbedding = requires(const B& b, const Tensor& video, const Tensor& embedding) {
+    { b.forward_conditioned(video, embedding) } -> std::same_as<Tensor>;
 };
 
 /// Whether frame t of the block's output depends only on frames ≤ t.

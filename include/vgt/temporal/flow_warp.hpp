@@ -14,17 +14,30 @@
 // from a pixel of frame t to where its content was in frame t − 1: a scene
 // that moved one pixel to the right has flow (−1, 0).
 //
-// The flow head's last conv and the fuse conv start at zero, so the flow
-// starts at 0 and the block is the identity. Instead of the flow head, a
+// Built with MixerOptions::embedding_dim = D > 0, the block is conditioned:
+// forward_conditioned(video, e) adds a flow from the conditioning embedding
+// e (in a VideoUNet the SiLU'd time embedding, pooled text included),
+//
+//   flow_t += Linear(e)                 the same 2-vector at every pixel,
+//
+// with e per clip [B, D] or per frame [B, T, D] (frame t's row). A prompt can
+// then name a motion directly: "moving left" becomes a shift of the previous
+// frame's features, which the head's flow, read from the frames, refines.
+// Spatial convs and same-pixel temporal attention give a word no such path.
+//
+// The flow head's last conv, the embedding's linear and the fuse conv start
+// at zero, so the flow starts at 0 and the block is the identity. Instead of the flow head, a
 // caller may pass its own flow (forward(video, flow), e.g. from a vgt::flow
 // estimator); frame t depends only on frames t − 1 and t either way, so the
 // block is causal.
 //
 // Parameters: norm.{weight,bias} [C]; flow_head.0.weight [C, 2C, 3, 3],
 // flow_head.0.bias [C]; flow_head.1.weight [2, C, 3, 3], flow_head.1.bias [2];
-// fuse.weight [C, 2C, 1, 1], fuse.bias [C].
+// fuse.weight [C, 2C, 1, 1], fuse.bias [C]; conditioned, also
+// flow_embedding.weight [2, D], flow_embedding.bias [2].
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +48,7 @@
 #include "vgt/core/tensor.hpp"
 #include "vgt/nn/conv.hpp"
 #include "vgt/nn/group_norm.hpp"
+#include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
@@ -60,16 +74,41 @@ public:
                        options.dtype),
           flow_out_(options.channels, 2, {3, 3}, ConvOptions{{}, {1}, {}, 1}, gen, options.dtype),
           fuse_(2 * options.channels, options.channels, {1, 1}, ConvOptions{}, gen, options.dtype) {
+        VGT_CHECK(options.embedding_dim >= 0, "FlowWarp", "expected embedding_dim >= 0 in MixerOptions, found {}",
+                  options.embedding_dim);
         flow_out_.zero_();
         fuse_.zero_();
+        if (options.embedding_dim > 0) flow_embedding_.emplace(options.embedding_dim, 2, gen, options.dtype);
+        if (flow_embedding_) flow_embedding_->zero_();
     }
 
-    /// y = x + g(x) with the flow from the block's own flow head.
+    /// y = x + g(x) with the flow from the block's own flow head. A
+    /// conditioned block needs its embedding: forward_conditioned.
     Tensor forward(const Tensor& video) const {
+        require_unconditioned("forward_conditioned(video, embedding)");
         const VideoShape v = check_video(video);
         const Tensor h = normalized(video);
         return mix(video, h, head_flow(h, v), v);
     }
+
+    /// y = x + g(x) with the head's flow plus the embedding's, for a block
+    /// built with embedding_dim = D > 0; embedding [B, D] or [B, T, D].
+    Tensor forward_conditioned(const Tensor& video, const Tensor& embedding) const {
+        const VideoShape v = check_video(video);
+        const Tensor h = normalized(video);
+        return mix(video, h, conditioned_flow(h, embedding, v), v);
+    }
+
+    /// The conditioned flow as a video-shaped field [B, T, 2, H, W] (frame 0
+    /// zero), the counterpart of predicted_flow.
+    Tensor predicted_flow(const Tensor& video, const Tensor& embedding) const {
+        const VideoShape v = check_video(video);
+        const Tensor flow = conditioned_flow(normalized(video), embedding, v);
+        return with_zero_first_frame(flow, v, 2, video.dtype(), video.device());
+    }
+
+    /// D of a conditioned block, 0 for an unconditioned one.
+    std::int64_t embedding_dim() const { return flow_embedding_ ? flow_embedding_->in_features() : 0; }
 
     /// y = x + g(x) with an external flow [B, T, 2, Hf, Wf] in pixels of its
     /// own Hf×Wf grid, flow_t mapping frame t to t − 1 as above (frame 0 is
@@ -85,6 +124,7 @@ public:
     /// The flow head's output as a video-shaped field [B, T, 2, H, W] (frame
     /// 0 zero): forward(video, predicted_flow(video)) equals forward(video).
     Tensor predicted_flow(const Tensor& video) const {
+        require_unconditioned("predicted_flow(video, embedding)");
         const VideoShape v = check_video(video);
         const Tensor flow = head_flow(normalized(video), v);
         return with_zero_first_frame(flow, v, 2, video.dtype(), video.device());
@@ -93,6 +133,7 @@ public:
     /// The previous frames aligned to each frame, warp(h_{t−1}, flow_t) with
     /// zeros at t = 0, [B, T, C, H, W]: what the fuse conv sees beside h_t.
     Tensor warped_previous(const Tensor& video) const {
+        require_unconditioned("forward_conditioned(video, embedding)");
         const VideoShape v = check_video(video);
         const Tensor h = normalized(video);
         return warped(h, head_flow(h, v), v);
@@ -111,8 +152,9 @@ public:
     double flops(const Shape& video) const {
         const std::int64_t pixels = video[3] * video[4];
         const std::int64_t pairs = video[0] * (video[1] - 1);
+        const double embedding = flow_embedding_ ? flow_embedding_->flops(video[0] * video[1]) : 0.0;
         return flow_hidden_.flops(pairs * pixels) + flow_out_.flops(pairs * pixels) +
-               fuse_.flops(video[0] * video[1] * pixels);
+               fuse_.flops(video[0] * video[1] * pixels) + embedding;
     }
 
     bool is_causal() const { return true; }
@@ -122,6 +164,7 @@ public:
         flow_hidden_.visit_parameters(visit, nn::join_name(prefix, "flow_head.0"));
         flow_out_.visit_parameters(visit, nn::join_name(prefix, "flow_head.1"));
         fuse_.visit_parameters(visit, nn::join_name(prefix, "fuse"));
+        if (flow_embedding_) flow_embedding_->visit_parameters(visit, nn::join_name(prefix, "flow_embedding"));
     }
 
 private:
@@ -138,6 +181,13 @@ private:
         VGT_CHECK(v.frames >= 1 && v.height >= 1 && v.width >= 1, "FlowWarp",
                   "expected a non-empty video, found shape {}", video.shape());
         return v;
+    }
+
+    /// A conditioned block's flow needs its embedding: `call` is the one to use.
+    void require_unconditioned(const char* call) const {
+        VGT_CHECK(!flow_embedding_, "FlowWarp",
+                  "expected {} for a block built with embedding_dim = {}, found a call without the embedding", call,
+                  embedding_dim());
     }
 
     /// GroupNorm per frame, [B·T, C, H, W].
@@ -161,6 +211,32 @@ private:
         if (v.frames < 2) return {};
         const Tensor pairs = concat({frame_range(h, v, 0, v.frames - 1), frame_range(h, v, 1, v.frames)}, 1);
         return flow_out_.forward(silu(flow_hidden_.forward(pairs)));
+    }
+
+    /// The head's flow plus the embedding's 2-vector per clip or per frame:
+    /// [B·(T − 1), 2, H, W], undefined for T = 1.
+    Tensor conditioned_flow(const Tensor& h, const Tensor& embedding, const VideoShape& v) const {
+        const std::int64_t d = embedding_dim();
+        VGT_CHECK(d > 0, "FlowWarp",
+                  "expected a block built with embedding_dim > 0 for forward_conditioned, found embedding_dim = 0");
+        const bool per_clip = embedding.defined() && embedding.rank() == 2 && embedding.size(0) == v.batch &&
+                              embedding.size(1) == d;
+        const bool per_frame = embedding.defined() && embedding.rank() == 3 && embedding.size(0) == v.batch &&
+                               embedding.size(1) == v.frames && embedding.size(2) == d;
+        VGT_CHECK(per_clip || per_frame, "FlowWarp",
+                  "expected an embedding [{}, {}] (batch, embedding_dim) or [{}, {}, {}] (one per frame), found {}",
+                  v.batch, d, v.batch, v.frames, d,
+                  embedding.defined() ? fmt::format("shape {}", embedding.shape()) : std::string("none"));
+        VGT_CHECK(embedding.dtype() == norm_.weight.dtype(), "FlowWarp",
+                  "expected an embedding of the block's dtype {}, found {}", dtype_name(norm_.weight.dtype()),
+                  dtype_name(embedding.dtype()));
+        const Tensor head = head_flow(h, v);
+        if (!head.defined()) return head;
+        const Tensor shift = flow_embedding_->forward(embedding);  // [B, 2] or [B, T, 2]
+        const Tensor per_pair = per_clip ? reshape(shift, Shape{v.batch, 1, 2, 1, 1})
+                                         : reshape(slice(shift, 1, 1, v.frames), Shape{v.batch, v.frames - 1, 2, 1, 1});
+        const Tensor flow = add(reshape(head, Shape{v.batch, v.frames - 1, 2, v.height, v.width}), per_pair);
+        return reshape(flow, Shape{v.batch * (v.frames - 1), 2, v.height, v.width});
     }
 
     /// An external flow [B, T, 2, Hf, Wf] → frames 1.. at H×W in pixels of
@@ -201,6 +277,7 @@ private:
     nn::Conv flow_hidden_;  // flow_head.0: [h_{t−1}, h_t] (2C) → C
     nn::Conv flow_out_;     // flow_head.1: C → 2, zero at init
     nn::Conv fuse_;         // [h_t, warped_t] (2C) → C, zero at init
+    std::optional<nn::Linear> flow_embedding_;  // conditioned: D → 2, zero at init
 };
 
 static_assert(check_temporal_mixer<FlowWarp>());

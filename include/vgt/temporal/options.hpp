@@ -50,6 +50,7 @@ struct MixerOptions {
     MaskMode mask_mode = MaskMode::PreSoftmax;  // DirectedAttention
     std::int64_t tcn_levels = 2;         // TCN depth L (dilations 1, 2, …, 2^(L−1))
     std::int64_t tcn_kernel = 3;         // TCN kernel k
+    std::int64_t embedding_dim = 0;      // FlowWarp: width of the conditioning embedding; 0: unconditioned
     DType dtype = DType::Float32;
 };
 

@@ -8,7 +8,9 @@
 // The name lists the parts, "Sequential<FrameDelta,FlowWarp>", and is a
 // compile-time constant like every block's. params() and flops() are the
 // parts' sums; the combination is causal when every part is, and the
-// identity at initialisation when every part is.
+// identity at initialisation when every part is. It takes an external flow
+// (forward(video, flow)) or an embedding (forward_conditioned) when a part
+// does, and gives it to those parts; the others run forward(video).
 
 #include <array>
 #include <cstddef>
@@ -78,7 +80,23 @@ public:
 
     Tensor forward(const Tensor& video) const {
         VideoShape::of(video, name.data());
-        return forward_from<0>(video);
+        return forward_from<0>(video, Tensor{}, Tensor{});
+    }
+
+    /// The parts in order, the embedding given to those that take one.
+    Tensor forward_conditioned(const Tensor& video, const Tensor& embedding) const
+        requires(TakesEmbedding<Mixers> || ...)
+    {
+        VideoShape::of(video, name.data());
+        return forward_from<0>(video, embedding, Tensor{});
+    }
+
+    /// The parts in order, the external flow given to those that take one.
+    Tensor forward(const Tensor& video, const Tensor& flow) const
+        requires(TakesFlow<Mixers> || ...)
+    {
+        VideoShape::of(video, name.data());
+        return forward_from<0>(video, Tensor{}, flow);
     }
 
     /// Part I (for tests and for inspecting a trained combination).
@@ -107,12 +125,22 @@ public:
     }
 
 private:
+    /// Parts I… on x, each given the flow or the embedding when it takes
+    /// one and it is defined, else forward(x).
     template <std::size_t I>
-    Tensor forward_from(const Tensor& x) const {
-        if constexpr (I == sizeof...(Mixers))
+    Tensor forward_from(const Tensor& x, const Tensor& embedding, const Tensor& flow) const {
+        if constexpr (I == sizeof...(Mixers)) {
             return x;
-        else
-            return forward_from<I + 1>(std::get<I>(parts_).forward(x));
+        } else {
+            using Part = std::tuple_element_t<I, std::tuple<Mixers...>>;
+            const Part& part = std::get<I>(parts_);
+            const auto next = [&](const Tensor& y) { return forward_from<I + 1>(y, embedding, flow); };
+            if constexpr (TakesFlow<Part>)
+                if (flow.defined()) return next(part.forward(x, flow));
+            if constexpr (TakesEmbedding<Part>)
+                if (embedding.defined()) return next(part.forward_conditioned(x, embedding));
+            return next(part.forward(x));
+        }
     }
 
     template <std::size_t... I>
