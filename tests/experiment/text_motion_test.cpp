@@ -4,6 +4,7 @@
 // squared error, the head's motion reaching them in sampling, and the
 // head's parameters in a checkpoint.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,11 +12,13 @@
 #include "support.hpp"
 #include "experiment/experiment_support.hpp"
 
+#include <vgt/autograd/backward.hpp>
 #include <vgt/data/moving_shapes.hpp>
 #include <vgt/experiment/checkpoint.hpp>
 #include <vgt/experiment/text_to_video.hpp>
 #include <vgt/experiment/train_config.hpp>
 #include <vgt/experiment/video_conditions.hpp>
+#include <vgt/nn/parameters.hpp>
 
 namespace vgt::test::text_motion_test {
 
@@ -155,6 +158,36 @@ TEST_CASE("text motion training: the clips' motion reaches the mixers, the head'
     const double expected =
         denoising.item<float>() + c.conditioning.motion_weight * mean(mul(error, error)).item<float>();
     CHECK(loss.loss.item<float>() == Approx(expected).epsilon(1e-5));
+
+}
+
+TEST_CASE("text motion: the head's error trains the head, not the text encoder", "[experiment][text_motion]") {
+    TrainConfig c = motion_config("out");
+    const std::vector<std::string> captions = {"a red circle moving left", "a blue square moving up"};
+    const auto batch = two_clips(c);
+    // The text encoder's gradient with the head's error weighted 0 and 1, from the same draws.
+    const auto gradients = [&](double weight, const char* prefix) {
+        c.conditioning.motion_weight = weight;
+        Generator init(1);
+        TextToVideo model = TextToVideo::from_captions(c, captions, init);
+        open_zero_parameters(model);
+        Generator gen(5);
+        const diffusion::DenoisingLoss loss = model.training_loss(batch.video, batch.captions, 0.0, gen);
+        nn::zero_grad(model);
+        backward(loss.loss);
+        std::vector<float> out;
+        nn::visit_parameters(model, [&](const std::string& name, const Tensor& p) {
+            if (name.rfind(prefix, 0) != 0 || !p.grad().defined()) return;
+            for (const float g : p.grad().to_vector<float>()) out.push_back(g);
+        });
+        return out;
+    };
+    const std::vector<float> encoder = gradients(0.0, "text_encoder.");
+    REQUIRE(!encoder.empty());
+    CHECK(gradients(1.0, "text_encoder.") == encoder);
+    const std::vector<float> head = gradients(1.0, "motion_head.");
+    REQUIRE(!head.empty());
+    CHECK(std::any_of(head.begin(), head.end(), [](float g) { return g != 0.0f; }));
 }
 
 TEST_CASE("text motion sampling: the prompt's motion reaches the mixers", "[experiment][text_motion]") {

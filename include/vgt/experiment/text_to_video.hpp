@@ -27,8 +27,9 @@
 // With conditioning.text_motion the prompt sets the motion: training gives
 // the flow-taking mixers each clip's motion (flow_motion of its estimated
 // flow, one vector per frame, as a uniform field) and trains a motion head,
-// pooled text → MLP → the first frame pair's motion in pixels, by its
-// squared error (weight motion_weight, added to the loss); sampling gives
+// pooled text (detached: only denoising trains the text encoder) → MLP →
+// the first frame pair's motion in pixels, by its squared error (weight
+// motion_weight, added to the loss); sampling gives
 // the mixers the head's motion for the prompt at every frame. Denoising
 // alone pays too little for a direction word to be learnt (docs/quality.md);
 // a regression from the words to the motion pays for nothing else.
@@ -357,9 +358,12 @@ private:
         return div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
     }
 
-    /// The motion head on the pooled text, [B, 2].
+    /// The motion head on the pooled text, [B, 2]. The text reaches it
+    /// detached: the head's error, pixels² against a denoising loss of a few
+    /// hundredths, would otherwise retrain the text encoder for the motion
+    /// alone, and a model trained so lost the colours (docs/quality.md).
     Tensor motion_of(const models::TextEncoding& context) const {
-        return motion_out_->forward(silu(motion_hidden_->forward(pooled_tokens(context))));
+        return motion_out_->forward(silu(motion_hidden_->forward(detach(pooled_tokens(context)))));
     }
 
     /// Text tokens followed by content tokens, and their masks.
