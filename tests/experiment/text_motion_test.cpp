@@ -1,8 +1,9 @@
 // Text motion (conditioning.text_motion): the motion of a flow field, the
 // uniform field made from it, the config's checks, the clips' motion
 // reaching the flow-taking mixers in training beside the motion head's
-// squared error, the head's motion reaching them in sampling, and the
-// head's parameters in a checkpoint.
+// squared error, the head reading the captions' words (not the text
+// encoder), the head's motion reaching them in sampling, and the head's
+// parameters in a checkpoint.
 
 #include <algorithm>
 #include <cstdint>
@@ -128,12 +129,15 @@ TEST_CASE("text motion training: the clips' motion reaches the mixers, the head'
     Generator init(1);
     TextToVideo model = TextToVideo::from_captions(c, captions, init);
     open_zero_parameters(model);
-    // Its parameters: the motion head's two layers beside the usual parts.
+    // Its parameters: the motion head's words and two layers beside the usual parts.
     const auto names = nn::named_parameters(model);
-    std::vector<Shape> head;
+    std::vector<std::string> head;
     for (const auto& [name, p] : names)
-        if (name.rfind("motion_head.", 0) == 0) head.push_back(p.shape());
-    CHECK(head == std::vector<Shape>{{64, 16}, {64}, {2, 64}, {2}});
+        if (name.rfind("motion_head.", 0) == 0) head.push_back(name + " " + p.shape().str());
+    const std::int64_t vocabulary = model.tokenizer().size();
+    CHECK(head == std::vector<std::string>{"motion_head.words.weight " + Shape{vocabulary, 16}.str(),
+                                           "motion_head.0.weight [64, 16]", "motion_head.0.bias [64]",
+                                           "motion_head.1.weight [2, 64]", "motion_head.1.bias [2]"});
 
     const auto batch = two_clips(c);
     const Tensor videos = batch.video;  // [2, 3, 3, 16, 16]
@@ -188,6 +192,44 @@ TEST_CASE("text motion: the head's error trains the head, not the text encoder",
     const std::vector<float> head = gradients(1.0, "motion_head.");
     REQUIRE(!head.empty());
     CHECK(std::any_of(head.begin(), head.end(), [](float g) { return g != 0.0f; }));
+}
+
+TEST_CASE("text motion: the head reads every caption's words, dropped or not", "[experiment][text_motion]") {
+    TrainConfig c = motion_config("out");
+    c.conditioning.motion_weight = 1.0;
+    const auto batch = two_clips(c);
+    Generator init(1);
+    TextToVideo model = TextToVideo::from_captions(c, {"a red circle moving left", "a blue square moving up",
+                                                       "a green triangle moving down"},
+                                                   init);
+    open_zero_parameters(model);
+    // The head's motion depends on the words: at init a direction word already moves it.
+    CHECK(test::max_abs_difference(model.predicted_motion({"a red circle moving left"}),
+                                   model.predicted_motion({"a red circle moving up"})) > 1e-4);
+
+    // Every caption dropped (condition dropout 1): the UNet sees "", the head still the captions.
+    Generator gen(5);
+    const diffusion::DenoisingLoss loss = model.training_loss(batch.video, batch.captions, 1.0, gen);
+    nn::zero_grad(model);
+    backward(loss.loss);
+    const models::Tokenizer& words = model.tokenizer();
+    std::vector<std::int64_t> read = {models::Tokenizer::bos_id, models::Tokenizer::eos_id};
+    for (const std::string& caption : batch.captions)
+        for (const std::int64_t id : words.word_ids(caption)) read.push_back(id);
+    nn::visit_parameters(model, [&](const std::string& name, const Tensor& p) {
+        if (name != "motion_head.words.weight") return;
+        REQUIRE(p.grad().defined());
+        const Tensor grad = p.grad();  // [V, 16]
+        for (std::int64_t id = 0; id < words.size(); ++id) {
+            const double size = test::max_abs_difference(select(grad, 0, id), Tensor::zeros(Shape{16}));
+            const bool in_captions = std::find(read.begin(), read.end(), id) != read.end();
+            INFO("token '" << words.token(id) << "'");
+            if (in_captions)
+                CHECK(size > 0.0);
+            else
+                CHECK(size == 0.0);
+        }
+    });
 }
 
 TEST_CASE("text motion sampling: the prompt's motion reaches the mixers", "[experiment][text_motion]") {

@@ -309,6 +309,8 @@ TEST_CASE("A conditioned FlowWarp refuses calls without its embedding and bad em
                                                   Catch::Contains("forward_conditioned(video, embedding)") &&
                                                   Catch::Contains("embedding_dim = 6"));
     CHECK_THROWS_WITH(conditioned.predicted_flow(x), Catch::Contains("predicted_flow(video, embedding)"));
+    CHECK_THROWS_WITH(conditioned.warped_previous(x),
+                      Catch::Contains("warped_previous(video, predicted_flow(video, embedding))"));
     CHECK_THROWS_WITH(plain.forward_conditioned(x, Tensor::zeros({2, 6}, DType::Float64)),
                       Catch::Contains("FlowWarp") && Catch::Contains("embedding_dim = 0"));
     CHECK_THROWS_WITH(conditioned.forward_conditioned(x, Tensor::zeros({2, 5}, DType::Float64)),

@@ -27,16 +27,19 @@
 // With conditioning.text_motion the prompt sets the motion: training gives
 // the flow-taking mixers each clip's motion (flow_motion of its estimated
 // flow, one vector per frame, as a uniform field) and trains a motion head,
-// pooled text (detached: only denoising trains the text encoder) → MLP →
-// the first frame pair's motion in pixels, by its squared error (weight
-// motion_weight, added to the loss); sampling gives
-// the mixers the head's motion for the prompt at every frame. Denoising
-// alone pays too little for a direction word to be learnt (docs/quality.md);
-// a regression from the words to the motion pays for nothing else.
+// the mean of the prompt's words in an embedding of its own → MLP → the
+// first frame pair's motion in pixels, by its squared error (weight
+// motion_weight, added to the loss); sampling gives the mixers the head's
+// motion for the prompt at every frame. Denoising alone pays too little for
+// a direction word to be learnt (docs/quality.md); a regression from the
+// words to the motion pays for nothing else. The head has its own words
+// because the text encoder is no place to learn them: the regression's
+// error, in pixels², would retrain the encoder for the motion alone, and
+// the encoder's pooled output, detached, holds no direction to regress.
 //
 // Parameter names: "text_encoder.*", "time_embedding.*", "unet.*", and
 // "content_encoder.*" with content conditioning, "text_to_time.*" with
-// pooled text, "motion_head.{0,1}.*" with text motion.
+// pooled text, "motion_head.{words,0,1}.*" with text motion.
 
 #include <cstdint>
 #include <memory>
@@ -66,6 +69,7 @@
 #include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/elementwise.hpp"
+#include "vgt/ops/embedding.hpp"
 #include "vgt/ops/join.hpp"
 #include "vgt/ops/reduce.hpp"
 #include "vgt/ops/view.hpp"
@@ -119,7 +123,10 @@ public:
         if (c.content) content_encoder_.emplace(c.content_encoder, gen);
         if (c.pooled_text) text_to_time_.emplace(config_.text_encoder.width, config_.time_embedding.width, gen);
         if (c.has_text_motion()) {
+            // N(0, 1) words, as torch.nn.Embedding: their mean then has the
+            // scale a Linear's initialisation expects.
             const std::int64_t width = config_.text_encoder.width;
+            motion_words_ = nn::parameter(randn(Shape{text_encoder_.tokenizer().size(), width}, gen, DType::Float32));
             motion_hidden_.emplace(width, kMotionHidden, gen);
             motion_out_.emplace(kMotionHidden, 2, gen);
             motion_out_->zero_();  // the motion starts at 0: still clips
@@ -143,7 +150,8 @@ public:
     /// for the structure levels and B for the structure dropout, then
     /// (content conditioning) B for the reference frames and B for the
     /// content dropout, then any dropout inside the UNet. With text motion
-    /// the loss includes motion_weight × the motion head's squared error.
+    /// the loss includes motion_weight × the motion head's squared error,
+    /// the head reading every caption (the condition dropout is the UNet's).
     diffusion::DenoisingLoss training_loss(const Tensor& videos, const std::vector<std::string>& captions,
                                            double condition_dropout, Generator& gen) const {
         constexpr const char* op = "TextToVideo::training_loss";
@@ -189,7 +197,7 @@ public:
             result = diffusion::diffusion_loss(model, x0, *schedule_, d.objective, gen);
         }
         if (motion.defined() && videos.size(1) >= 2) {
-            const Tensor error = sub(motion_of(context), select(motion, 1, 1));  // [B, 2]
+            const Tensor error = sub(motion_of(captions), select(motion, 1, 1));  // [B, 2]
             result.loss = add(result.loss, mul(mean(mul(error, error)), config_.conditioning.motion_weight));
         }
         return result;
@@ -202,7 +210,7 @@ public:
         VGT_CHECK(motion_hidden_.has_value(), "TextToVideo::predicted_motion",
                   "expected a model trained with conditioning.text_motion, found text_motion '{}'",
                   config_.conditioning.text_motion);
-        return motion_of(text_encoder_.encode(prompts));
+        return motion_of(prompts);
     }
 
     /// Videos [P, T, C, H, W] in [0, 1] for P prompts, from noise drawn
@@ -252,7 +260,7 @@ public:
         models::TextEncoding conditional = text_encoder_.encode(request.prompts);
         if (motion_hidden_) {
             // The prompt's motion at every frame (frame 0's is unused).
-            const Tensor motion = motion_of(conditional);  // [P, 2]
+            const Tensor motion = motion_of(request.prompts);  // [P, 2]
             flow = uniform_flow(contiguous(expand(unsqueeze(motion, 1), Shape{prompts, frames, 2})), g.height,
                                 g.width);
         }
@@ -316,6 +324,7 @@ public:
         if (content_encoder_) content_encoder_->visit_parameters(visit, nn::join_name(prefix, "content_encoder"));
         if (text_to_time_) text_to_time_->visit_parameters(visit, nn::join_name(prefix, "text_to_time"));
         if (motion_hidden_) {
+            visit(nn::join_name(prefix, "motion_head.words.weight"), motion_words_);
             motion_hidden_->visit_parameters(visit, nn::join_name(prefix, "motion_head.0"));
             motion_out_->visit_parameters(visit, nn::join_name(prefix, "motion_head.1"));
         }
@@ -348,22 +357,23 @@ private:
         Tensor embedding = time_embedding_.forward(per_frame ? reshape(time, Shape{time.numel()}) : time);
         if (per_frame) embedding = reshape(embedding, Shape{time.size(0), time.size(1), embedding.size(1)});
         if (!text_to_time_) return embedding;
-        const Tensor text = text_to_time_->forward(pooled_tokens(context));  // [B, D]
+        const Tensor text = text_to_time_->forward(masked_mean(context.tokens, context.mask));  // [B, D]
         return add(embedding, per_frame ? unsqueeze(text, 1) : text);
     }
 
-    /// The masked mean of the context tokens, [B, width].
-    static Tensor pooled_tokens(const models::TextEncoding& context) {
-        const Tensor weights = unsqueeze(to(context.mask, context.tokens.dtype()), 2);  // [B, L, 1]
-        return div(sum(mul(context.tokens, weights), {1}), sum(weights, {1}));
+    /// The mean over the tokens of tokens [B, L, d] where mask [B, L] is 1, [B, d].
+    static Tensor masked_mean(const Tensor& tokens, const Tensor& mask) {
+        const Tensor weights = unsqueeze(to(mask, tokens.dtype()), 2);  // [B, L, 1]
+        return div(sum(mul(tokens, weights), {1}), sum(weights, {1}));
     }
 
-    /// The motion head on the pooled text, [B, 2]. The text reaches it
-    /// detached: the head's error, pixels² against a denoising loss of a few
-    /// hundredths, would otherwise retrain the text encoder for the motion
-    /// alone, and a model trained so lost the colours (docs/quality.md).
-    Tensor motion_of(const models::TextEncoding& context) const {
-        return motion_out_->forward(silu(motion_hidden_->forward(detach(pooled_tokens(context)))));
+    /// The motion head's motion for each prompt, [B, 2]: the mean of the
+    /// prompt's words (<bos> and <eos> included) in the head's own embedding,
+    /// then the MLP.
+    Tensor motion_of(const std::vector<std::string>& prompts) const {
+        const models::TokenBatch batch = tokenizer().encode(prompts, text_encoder_.options().max_length);
+        const Tensor words = masked_mean(embedding(motion_words_, batch.ids), batch.mask);
+        return motion_out_->forward(silu(motion_hidden_->forward(words)));
     }
 
     /// Text tokens followed by content tokens, and their masks.
@@ -457,6 +467,7 @@ private:
     std::optional<diffusion::NoiseSchedule> schedule_;  // process "diffusion" only
     std::optional<nn::Linear> text_to_time_;             // conditioning.pooled_text only
     static constexpr std::int64_t kMotionHidden = 64;    // the motion head's hidden width
+    Tensor motion_words_;                                 // [V, text width], conditioning.text_motion only
     std::optional<nn::Linear> motion_hidden_, motion_out_;  // conditioning.text_motion only
 };
 

@@ -133,7 +133,7 @@ public:
     /// The previous frames aligned to each frame, warp(h_{t−1}, flow_t) with
     /// zeros at t = 0, [B, T, C, H, W]: what the fuse conv sees beside h_t.
     Tensor warped_previous(const Tensor& video) const {
-        require_unconditioned("forward_conditioned(video, embedding)");
+        require_unconditioned("warped_previous(video, predicted_flow(video, embedding))");
         const VideoShape v = check_video(video);
         const Tensor h = normalized(video);
         return warped(h, head_flow(h, v), v);
