@@ -103,7 +103,8 @@ public:
     /// Builds every part from `config` (validated here) and `tokenizer`,
     /// drawing initial weights from `gen` in the order text encoder, time
     /// embedding, UNet, content encoder (with content conditioning), pooled
-    /// text projection (with conditioning.pooled_text). The UNet is the
+    /// text projection (with conditioning.pooled_text), motion head's words
+    /// and layers (with conditioning.text_motion). The UNet is the
     /// preset config.model names, or what `unet_factory` makes when given
     /// (config.model is then only its name).
     TextToVideo(TrainConfig config, models::Tokenizer tokenizer, Generator& gen, const UNetFactory& unet_factory = {})
