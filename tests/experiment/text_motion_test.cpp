@@ -162,7 +162,6 @@ TEST_CASE("text motion training: the clips' motion reaches the mixers, the head'
     const double expected =
         denoising.item<float>() + c.conditioning.motion_weight * mean(mul(error, error)).item<float>();
     CHECK(loss.loss.item<float>() == Approx(expected).epsilon(1e-5));
-
 }
 
 TEST_CASE("text motion: the head's error trains the head, not the text encoder", "[experiment][text_motion]") {
