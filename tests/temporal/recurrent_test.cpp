@@ -112,6 +112,48 @@ TEST_CASE("ConvLSTM gradients", "[temporal][conv_lstm][gradcheck]") {
     SECTION("T = 1, odd H and W") { vgt::test::check_block_gradients(lstm, vgt::test::random(Shape{2, 1, 4, 3, 1}, 5)); }
 }
 
+TEST_CASE("ConvLSTM's fused CPU recurrence equals the op-by-op one, forward and every gradient",
+          "[temporal][conv_lstm]") {
+    struct Case {
+        const char* name;
+        vgt::DType dtype;
+        std::int64_t channels;
+        Shape video;
+        double tolerance;
+    };
+    // float64 at 4 channels (im2col), float32 at 16 (Winograd convolutions;
+    // the two routes sum in different orders, so float32 differs in rounding).
+    const std::vector<Case> cases{
+        {"float64, B 2, T 4", vgt::DType::Float64, 4, {2, 4, 4, 5, 3}, 1e-12},
+        {"float32, B 2, T 3", vgt::DType::Float32, 16, {2, 3, 16, 9, 7}, 1e-4},
+        {"float64, T 1", vgt::DType::Float64, 4, {3, 1, 4, 4, 4}, 1e-12},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name);
+        MixerOptions options = lstm_options(c.channels, 2);
+        options.dtype = c.dtype;
+        vgt::Generator gen(3);
+        ConvLSTM lstm(options, gen);
+        vgt::test::randomize_parameters(lstm, 21);
+        auto run = [&](bool fused) {
+            Tensor x = vgt::to(vgt::test::random(c.video, 8), c.dtype).set_requires_grad();
+            for (auto& [name, p] : vgt::nn::named_parameters(lstm)) p.zero_grad();
+            const Tensor y = fused ? lstm.forward(x) : lstm.forward_stepwise(x);
+            vgt::backward(y, vgt::to(vgt::test::random(c.video, 9), c.dtype));
+            std::vector<std::pair<std::string, Tensor>> results{{"y", vgt::detach(y)}, {"grad x", x.grad()}};
+            for (const auto& [name, p] : vgt::nn::named_parameters(lstm))
+                results.emplace_back("grad " + name, p.grad().defined() ? vgt::clone(p.grad()) : Tensor::zeros(p.shape(), c.dtype));
+            return results;
+        };
+        const auto fused = run(true), stepwise = run(false);
+        REQUIRE(fused.size() == stepwise.size());
+        for (std::size_t i = 0; i < fused.size(); ++i) {
+            INFO(fused[i].first);
+            CHECK(vgt::test::max_relative_error(fused[i].second, stepwise[i].second) <= c.tolerance);
+        }
+    }
+}
+
 TEST_CASE("ConvLSTM matches PyTorch", "[temporal][conv_lstm][golden]") {
     vgt::test::check_against_torch<ConvLSTM>("conv_lstm_t4");
     vgt::test::check_against_torch<ConvLSTM>("conv_lstm_t2_odd");

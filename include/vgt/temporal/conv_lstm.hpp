@@ -23,7 +23,10 @@
 //   out.weight [C, C, 1, 1], out.bias [C]     zero, so that the block starts as the identity
 //
 // The input convolution of every frame runs as one batched conv before the
-// recurrence; only the hidden convolution is sequential.
+// recurrence; only the hidden convolution is sequential. On the CPU the
+// recurrence is one operation with its own backward through time
+// (ops/conv_lstm_recurrence.hpp); forward_stepwise runs it op by op, as on
+// CUDA, and is the definition the fused one is tested against.
 
 #include <algorithm>
 #include <cstdint>
@@ -41,6 +44,7 @@
 #include "vgt/nn/init.hpp"
 #include "vgt/nn/parameters.hpp"
 #include "vgt/ops/conv.hpp"
+#include "vgt/ops/conv_lstm_recurrence.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/join.hpp"
 #include "vgt/ops/view.hpp"
@@ -77,6 +81,16 @@ public:
     }
 
     Tensor forward(const Tensor& video) const {
+        if (!video.device().is_cpu()) return forward_stepwise(video);
+        const VideoShape v = check_input(video);
+        const Tensor h = norm.forward(fold_frames(video));
+        const Tensor states = conv_lstm_recurrence(h, v.batch, input_conv.weight, input_conv.bias, hidden_conv.weight,
+                                                   peephole_input, peephole_forget, peephole_output);
+        return video + unfold_frames(out.forward(states), v.batch);
+    }
+
+    /// The same block with the recurrence written op by op (every device).
+    Tensor forward_stepwise(const Tensor& video) const {
         const VideoShape v = check_input(video);
         const Tensor h = norm.forward(fold_frames(video));
         const Tensor input_gates = unfold_frames(input_conv.forward(h), v.batch);  // [B, T, 4C, H, W]
