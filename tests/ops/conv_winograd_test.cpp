@@ -99,6 +99,7 @@ TEST_CASE("float32 convolutions through Winograd match float64 im2col, forward a
         {"2-d, few tiles, odd sizes", {2, 17, 9, 11}, {16, 17, 3, 3}, {.padding = {1}}},
         {"2-d, padding 0", {1, 16, 10, 7}, {16, 16, 3, 3}, {}},
         {"2-d, padding 2 and 0", {2, 16, 6, 9}, {18, 16, 3, 3}, {.padding = {2, 0}}},
+        {"2-d, two output channels", {3, 16, 12, 12}, {2, 16, 3, 3}, {.padding = {1}}},
         {"3-d, kt 3", {2, 16, 5, 12, 10}, {16, 16, 3, 3, 3}, {.padding = {1}}},
         {"3-d, kt 2, causal-like padding", {1, 16, 4, 7, 9}, {16, 16, 2, 3, 3}, {.padding = {1, 1, 1}}},
         {"3-d, no temporal padding", {1, 8, 6, 8, 8}, {16, 8, 3, 3, 3}, {.padding = {0, 1, 1}}},
@@ -107,7 +108,7 @@ TEST_CASE("float32 convolutions through Winograd match float64 im2col, forward a
     set_num_threads(saved_threads);
 }
 
-TEST_CASE("Winograd is chosen only for stride-1, 3x3, ungrouped convolutions with enough channels",
+TEST_CASE("Winograd is chosen only for stride-1, 3x3, ungrouped convolutions with enough input channels",
           "[ops][conv][winograd]") {
     auto applies2 = [](Shape x, Shape w, ConvOptions options) {
         const Tensor xt = Tensor::zeros(x), wt = Tensor::zeros(w);
@@ -124,7 +125,8 @@ TEST_CASE("Winograd is chosen only for stride-1, 3x3, ungrouped convolutions wit
     CHECK_FALSE(applies2({1, 16, 8, 8}, {16, 16, 5, 5}, {.padding = {2}}));
     CHECK_FALSE(applies2({1, 16, 8, 8}, {16, 16, 3, 3}, {.padding = {3}}));
     CHECK_FALSE(applies2({1, 3, 8, 8}, {16, 3, 3, 3}, {.padding = {1}}));   // an RGB input
-    CHECK_FALSE(applies2({1, 16, 8, 8}, {3, 16, 3, 3}, {.padding = {1}}));  // an RGB output
+    CHECK(applies2({1, 16, 8, 8}, {3, 16, 3, 3}, {.padding = {1}}));  // an RGB output
+    CHECK_FALSE(applies2({1, 15, 8, 8}, {32, 15, 3, 3}, {.padding = {1}}));
     CHECK(applies3({1, 16, 4, 8, 8}, {16, 16, 3, 3, 3}, {.padding = {1}}));
     CHECK(applies3({1, 8, 4, 8, 8}, {8, 8, 3, 3, 3}, {.padding = {1}}));  // 8 channels × 3 taps
     CHECK_FALSE(applies3({1, 16, 4, 8, 8}, {16, 16, 3, 1, 1}, {.padding = {1, 0, 0}}));

@@ -491,7 +491,7 @@ void conv_grad_bias(const ConvGeometry<D>& geo, const T* gy, T* gb) {
 /// (ops/conv_winograd.hpp): a 2-d or 3-d convolution whose last two kernel
 /// extents are 3, with stride 1, dilation 1, one group and padding of at
 /// most 2 along those two (so its input gradient is a convolution too),
-/// and enough channels that the transforms pay.
+/// and enough input channels that the transforms pay.
 template <int D>
 bool winograd_applies(const ConvGeometry<D>& geo) {
     if constexpr (D < 2) {
@@ -504,7 +504,7 @@ bool winograd_applies(const ConvGeometry<D>& geo) {
         if (geo.padding[D - 2] > 2 || geo.padding[D - 1] > 2) return false;
         if (D == 3 && geo.padding[0] > geo.kernel[0] - 1) return false;
         const std::int64_t taps = D == 3 ? geo.kernel[0] : 1;
-        return std::min(geo.in_channels, geo.out_channels) * taps >= kWinogradMinChannels;
+        return geo.in_channels * taps >= kWinogradMinChannels;
     }
 }
 
