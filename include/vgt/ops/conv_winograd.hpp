@@ -105,6 +105,14 @@ struct WinogradShape {
     }
 };
 
+/// Tiles are transformed this many at a time, one per SIMD lane.
+inline constexpr std::int64_t kWinogradLanes = 16;
+
+/// Tiles rounded up to whole SIMD lanes.
+inline std::int64_t winograd_lanes(std::int64_t count) {
+    return (count + kWinogradLanes - 1) / kWinogradLanes * kWinogradLanes;
+}
+
 /// The output tiles of a convolution, numbered over (batch item, output
 /// frame, tile row, tile column).
 template <int M>
@@ -129,9 +137,12 @@ struct WinogradTiling {
     /// Whether the threads should rather share one block of all tiles,
     /// splitting each step by channels and transform points: when there are
     /// too few tiles for blocks wide enough that repacking the transformed
-    /// kernel for every block is cheap.
-    bool shared() const {
-        return total < 64 * 4 * static_cast<std::int64_t>(num_threads());
+    /// kernel for every block is cheap, and that block's buffers stay within
+    /// 64 MiB (they are kept for the next call).
+    bool shared(const WinogradShape& s) const {
+        constexpr std::int64_t points = (M + 2) * (M + 2);
+        const std::int64_t floats = points * (s.depth() + s.out_channels) * winograd_lanes(total);
+        return total < 64 * 4 * static_cast<std::int64_t>(num_threads()) && floats <= (std::int64_t{1} << 24);
     }
 };
 
@@ -141,14 +152,6 @@ struct WinogradTile {
     std::int64_t n, frame, y0, x0;
     bool input_inside, output_inside;
 };
-
-/// Tiles are transformed this many at a time, one per SIMD lane.
-inline constexpr std::int64_t kWinogradLanes = 16;
-
-/// Tiles rounded up to whole SIMD lanes.
-inline std::int64_t winograd_lanes(std::int64_t count) {
-    return (count + kWinogradLanes - 1) / kWinogradLanes * kWinogradLanes;
-}
 
 /// A run of consecutive tiles and the buffers of their transforms, one row
 /// of `stride` ≥ lanes values per (point ξ, channel).
@@ -424,7 +427,7 @@ void winograd_convolve(const WinogradShape& s, const float* x, const std::vector
     constexpr int points = (M + 2) * (M + 2);
     const WinogradTiling<M> tiling(s);
     const std::int64_t depth = s.depth(), cout = s.out_channels;
-    if (tiling.shared()) {
+    if (tiling.shared(s)) {
         WinogradScratch& scratch = WinogradScratch::of_this_thread();
         WinogradBlock& block = scratch.block;
         block.plan(s, tiling, 0, tiling.total);
@@ -486,7 +489,7 @@ void winograd_conv_grad_weight(const WinogradShape& s, const float* x, const flo
     const WinogradTiling<M> tiling(s);
     const std::int64_t depth = s.depth(), cout = s.out_channels, pairs = cout * depth;
     std::vector<std::vector<float>> sums;
-    if (tiling.shared()) {
+    if (tiling.shared(s)) {
         sums.emplace_back(static_cast<std::size_t>(points * pairs));
         WinogradScratch& scratch = WinogradScratch::of_this_thread();
         WinogradBlock& block = scratch.block;
