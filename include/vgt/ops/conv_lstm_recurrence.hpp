@@ -20,6 +20,7 @@
 //   C_t = f ⊙ C_{t−1} + i ⊙ g,     o = σ(pre_o + w_o ⊙ C_t),       H_t = o ⊙ tanh(C_t)
 // with H_{−1} = C_{−1} = 0; the result is H [B·T, C, H, W].
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
