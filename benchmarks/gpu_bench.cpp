@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -389,6 +390,99 @@ void conv_case(json& record, const ConvCase& c, bool backward, Settings s) {
     record["tflops"] = tflops(flops, record["median_ms"].get<double>());
 }
 
+// ----- fused attention over the frames of each pixel -------------------------------------
+
+/// Attention over T = 16 frames at every pixel of [B = 8, C = 320, 32 × 32]
+/// videos, 5 heads of 64 channels: the packed projection qkv [B, T, 3C, H, W]
+/// in, [B, T, C, H, W] out (ops/pixel_attention.hpp).
+struct AttentionSize {
+    std::int64_t batch = 8, frames = 16, channels = 320, heads = 5, height = 32, width = 32;
+    std::int64_t pixels() const { return height * width; }
+    Shape qkv() const { return {batch, frames, 3 * channels, height, width}; }
+    Shape out() const { return {batch, frames, channels, height, width}; }
+    vgt::cuda::PixelAttentionShape launcher_shape() const {
+        return {batch, frames, channels, heads, pixels(), 1.0 / std::sqrt(static_cast<double>(channels / heads)),
+                false, false};
+    }
+};
+
+/// Uniform values in [-1, 1) rounded to bfloat16 (to nearest, ties to even),
+/// as the raw bytes of a uint8 tensor on the GPU: vgt's tensors have no
+/// bfloat16 arithmetic yet, the attention kernels take the storage directly.
+Tensor bfloat16_on_gpu(const Shape& shape, std::uint64_t seed) {
+    vgt::Generator gen(seed);
+    const Tensor values = vgt::rand(shape, gen, DType::Float32, -1.0, 1.0);
+    Tensor bytes = Tensor::empty(Shape{2 * values.numel()}, DType::UInt8);
+    const float* in = values.data<float>();
+    auto* out = bytes.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < values.numel(); ++i) {
+        std::uint32_t bits = 0;
+        std::memcpy(&bits, &in[i], sizeof bits);
+        bits += 0x7fffu + ((bits >> 16) & 1u);
+        const auto half = static_cast<std::uint16_t>(bits >> 16);
+        std::memcpy(out + 2 * i, &half, sizeof half);
+    }
+    return vgt::to(bytes, kGpu);
+}
+
+void check(vgt::cuda::Status status) {
+    if (!status.ok()) throw HarnessError(fmt::format("{}: {}", status.call, status.message));
+}
+
+/// float32 through vgt::pixel_attention (the tape included with backward);
+/// bfloat16 through the launchers on raw buffers. The bytes are the fewest
+/// the work must move: forward reads q, k, v and writes the output; backward
+/// then reads q, k, v and the output's gradient and writes dq, dk, dv.
+void attention_case(json& record, bool bf16, bool backward, double copy_gbps, const Settings& s) {
+    const AttentionSize a;
+    const std::size_t element = bf16 ? 2 : 4;
+    const double out_bytes = static_cast<double>(a.out().numel() * static_cast<std::int64_t>(element));
+    const double bytes = (backward ? 11 : 4) * out_bytes;
+    record["kind"] = "memory";
+    record["description"] =
+        fmt::format("pixel attention, qkv {} -> {}, {} heads, {}, {}", a.qkv(), a.out(), a.heads,
+                    bf16 ? "bfloat16" : "float32", backward ? "forward + backward" : "forward");
+    record["bytes"] = bytes;
+    std::vector<double> samples;
+    if (bf16) {
+        using vgt::cuda::AttentionStorage;
+        const auto shape = a.launcher_shape();
+        const Tensor qkv = bfloat16_on_gpu(a.qkv(), 61), grad = bfloat16_on_gpu(a.out(), 62);
+        Tensor out = Tensor::empty(Shape{2 * a.out().numel()}, DType::UInt8, kGpu);
+        Tensor dqkv = Tensor::empty(Shape{2 * a.qkv().numel()}, DType::UInt8, kGpu);
+        Tensor lse = Tensor::empty(Shape{a.batch, a.heads, a.frames, a.pixels()}, DType::Float32, kGpu);
+        Tensor workspace = Tensor::empty(Shape{2, a.batch, a.heads, a.frames, a.frames, a.pixels()}, DType::Float32,
+                                         kGpu);
+        samples = time_on_device(
+            [&] {
+                check(vgt::cuda::pixel_attention_forward(AttentionStorage::BFloat16, shape, qkv.raw_data(), nullptr,
+                                                         nullptr, out.raw_data(), lse.raw_data()));
+                if (backward)
+                    check(vgt::cuda::pixel_attention_backward(AttentionStorage::BFloat16, shape, qkv.raw_data(),
+                                                              nullptr, nullptr, lse.raw_data(), grad.raw_data(),
+                                                              dqkv.raw_data(), nullptr, workspace.raw_data()));
+                return Tensor{};
+            },
+            s);
+    } else {
+        Tensor qkv = random_on_gpu(a.qkv(), 61);
+        const Tensor grad = random_on_gpu(a.out(), 62);
+        if (backward) qkv.set_requires_grad();
+        samples = time_on_device(
+            [&] {
+                if (!backward) return vgt::pixel_attention(qkv, a.heads);
+                qkv.zero_grad();
+                vgt::backward(vgt::pixel_attention(qkv, a.heads), grad);
+                return Tensor{};
+            },
+            s);
+        if (backward) expect_gradients({{"qkv", &qkv}});
+    }
+    record.update(timing_record(samples));
+    record["gbps"] = gbps(bytes, record["median_ms"].get<double>());
+    if (copy_gbps > 0) record["fraction_of_copy"] = record["gbps"].get<double>() / copy_gbps;
+}
+
 // ----- one training step of each UNet preset ------------------------------------------
 
 /// The step of benchmarks/unet_bench.cpp (vgt/bench/unet_cases.hpp) on the
@@ -602,6 +696,14 @@ int main(int argc, char** argv) {
         for (const bool backward : {false, true}) {
             const std::string name = backward ? c.name + "_fwd_bwd" : c.name;
             if (s.wants(name)) cases.push_back(run_case(name, [&](json& r) { conv_case(r, c, backward, s); }));
+        }
+
+    for (const bool bf16 : {false, true})
+        for (const bool backward : {false, true}) {
+            const std::string name =
+                fmt::format("pixel_attention_{}{}", bf16 ? "bf16" : "f32", backward ? "_fwd_bwd" : "");
+            if (s.wants(name))
+                cases.push_back(run_case(name, [&](json& r) { attention_case(r, bf16, backward, copy_gbps, s); }));
         }
 
     for (const std::string_view preset : vgt::models::kUNetNames) {

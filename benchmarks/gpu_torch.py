@@ -72,14 +72,23 @@ def conv_names():
     return [name + suffix for name in conv_cases() for suffix in ("", "_fwd_bwd")]
 
 
-UNET_PRESETS = ["magicvideo", "gen1", "vdm", "conv3d", "image"]  # models/unet_presets.hpp's order
+UNET_PRESETS = ["magicvideo", "gen1", "vdm", "conv3d", "image", "vdm_flow"]  # models/unet_presets.hpp's order
 
 
 def unet_step_names():
     return [f"unet_{preset}_step" for preset in UNET_PRESETS]
 
 
-ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd", *conv_names(), *unet_step_names()]
+# Pixel attention: [B, T, C, H, W] = [8, 16, 320, 32, 32], 5 heads (AttentionSize in gpu_bench.cpp).
+ATTENTION = dict(batch=8, frames=16, channels=320, heads=5, height=32, width=32)
+
+
+def attention_names():
+    return [f"pixel_attention_{dtype}{suffix}" for dtype in ("f32", "bf16") for suffix in ("", "_fwd_bwd")]
+
+
+ALL_CASES = ["device_copy", *gemm_cases(), *memory_cases(None), "chain_fwd_bwd", *conv_names(), *attention_names(),
+             *unet_step_names()]
 
 
 # ----- timing ----------------------------------------------------------------------
@@ -231,6 +240,41 @@ def conv_case(torch, F, x_shape, w_shape, pad, backward, args):
     return record
 
 
+def attention_case(torch, F, name, copy_gbps, args):
+    """The same function as vgt's pixel_attention, written as a PyTorch user
+    would: the packed projection regrouped into per-pixel sequences for
+    scaled_dot_product_attention, and the result put back in the video layout."""
+    a = ATTENTION
+    b, t, c, heads, h, w = a["batch"], a["frames"], a["channels"], a["heads"], a["height"], a["width"]
+    d, p = c // heads, h * w
+    bf16, backward = "bf16" in name, name.endswith("_fwd_bwd")
+    dtype = torch.bfloat16 if bf16 else torch.float32
+    qkv = random_on_gpu(torch, [b, t, 3 * c, h, w], 61).to(dtype).requires_grad_(backward)
+    grad = random_on_gpu(torch, [b, t, c, h, w], 62).to(dtype)
+
+    def attend():
+        parts = qkv.view(b, t, 3, heads, d, p).permute(2, 0, 5, 3, 1, 4)  # [3, B, P, heads, T, d]
+        o = F.scaled_dot_product_attention(parts[0], parts[1], parts[2])
+        return o.permute(0, 3, 2, 4, 1).reshape(b, t, c, h, w)
+
+    def step():
+        if not backward:
+            return attend()
+        qkv.grad = None
+        attend().backward(grad)
+
+    element = 2 if bf16 else 4
+    nbytes = (11 if backward else 4) * b * t * c * p * element
+    record = timing_record(time_on_device(torch, step, args))
+    record.update(kind="memory", bytes=nbytes, gbps=nbytes / (record["median_ms"] * 1e-3) / 1e9,
+                  description=f"pixel attention, qkv {shape_text([b, t, 3 * c, h, w])} -> "
+                              f"{shape_text([b, t, c, h, w])}, {heads} heads, {'bfloat16' if bf16 else 'float32'}, "
+                              f"{'forward + backward' if backward else 'forward'}")
+    if copy_gbps:
+        record["fraction_of_copy"] = record["gbps"] / copy_gbps
+    return record
+
+
 def unet_step_case(torch, F, preset, args):
     """One training step of a UNet preset, as unet_step_case in gpu_bench.cpp:
     benchmarks/unet_torch.py's model (the PyTorch twin of vgt's UNet, every
@@ -312,6 +356,9 @@ def measure(args):
             if wants(full_name):
                 cases.append(run_case(torch, full_name,
                                       lambda: conv_case(torch, F, x_shape, w_shape, pad, backward, args)))
+    for name in attention_names():
+        if wants(name):
+            cases.append(run_case(torch, name, lambda: attention_case(torch, F, name, copy_gbps, args)))
     for preset, name in zip(UNET_PRESETS, unet_step_names()):
         if wants(name):
             cases.append(run_case(torch, name, lambda: unet_step_case(torch, F, preset, args)))

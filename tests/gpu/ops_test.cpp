@@ -7,9 +7,12 @@
 #include "support.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 
+#include <vgt/cuda/launchers.hpp>
 #include <vgt/ops/device_copy.hpp>
+#include <vgt/ops/pixel_attention.hpp>
 
 namespace vgt::test::ops_test {
 
@@ -302,6 +305,142 @@ TEST_CASE("bilinear grid sampling and warping on CUDA match the CPU, gradients o
                        [](const auto& p) { return warp(p[0], p[1]); }, true, Reference::SameDType);
     expect_same_as_cpu({uniform({1, 2, 6, 5}, -1, 1, DType::Float64), uniform({1, 4, 3, 2}, -1, 1, DType::Float64)},
                        [](const auto& p) { return grid_sample(p[0], p[1]); });
+}
+
+namespace {
+
+struct AttentionCase {
+    const char* name;
+    Shape qkv;  // [B, T, 3C, H, W]
+    std::int64_t heads;
+    bool with_bias, with_rotary;
+    FusedAttentionMask mask;
+};
+
+/// Rotary tables of `frames` × `pairs`, different for queries and keys (as XPos's are).
+PixelRotary random_rotary(std::int64_t frames, std::int64_t pairs, DType dtype, Device device) {
+    auto table = [&] { return to(to(uniform({frames, pairs}, -1.2, 1.2), dtype), device); };
+    return {table(), table(), table(), table()};
+}
+
+PixelRotary rotary_as(const PixelRotary& r, DType dtype, Device device) {
+    auto as = [&](const Tensor& t) { return to(to(t, dtype), device); };
+    return {as(r.cos_q), as(r.sin_q), as(r.cos_k), as(r.sin_k)};
+}
+
+/// float32 values rounded to bfloat16 (to nearest, ties to even), as the
+/// raw bytes of a uint8 tensor on `device`; `rounded` receives their values.
+Tensor bfloat16_bytes(const Tensor& values, std::vector<double>& rounded, Device device) {
+    const Tensor v = contiguous(to(values, DType::Float32));
+    const float* data = v.data<float>();
+    Tensor bytes = Tensor::empty(Shape{2 * v.numel()}, DType::UInt8);
+    auto* out = bytes.data<std::uint8_t>();
+    rounded.resize(static_cast<std::size_t>(v.numel()));
+    for (std::int64_t i = 0; i < v.numel(); ++i) {
+        std::uint32_t bits = 0;
+        std::memcpy(&bits, &data[i], 4);
+        bits += 0x7fffu + ((bits >> 16) & 1u);
+        const std::uint16_t half = static_cast<std::uint16_t>(bits >> 16);
+        std::memcpy(out + 2 * i, &half, 2);
+        const std::uint32_t back = static_cast<std::uint32_t>(half) << 16;
+        float f = 0;
+        std::memcpy(&f, &back, 4);
+        rounded[static_cast<std::size_t>(i)] = f;
+    }
+    return to(bytes, device);
+}
+
+/// The values of bfloat16 raw bytes on any device, as a float64 CPU tensor of `shape`.
+Tensor from_bfloat16_bytes(const Tensor& bytes, const Shape& shape) {
+    const Tensor host = to(bytes, Device::cpu());
+    Tensor out = Tensor::empty(shape, DType::Float64);
+    const auto* in = host.data<std::uint8_t>();
+    for (std::int64_t i = 0; i < out.numel(); ++i) {
+        std::uint16_t half = 0;
+        std::memcpy(&half, in + 2 * i, 2);
+        const std::uint32_t bits = static_cast<std::uint32_t>(half) << 16;
+        float f = 0;
+        std::memcpy(&f, &bits, 4);
+        out.data<double>()[i] = f;
+    }
+    return out;
+}
+
+Tensor tensor_of(const std::vector<double>& values, const Shape& shape) {
+    Tensor t = Tensor::empty(shape, DType::Float64);
+    std::copy(values.begin(), values.end(), t.data<double>());
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("pixel attention on CUDA (fused kernels) matches the CPU: bias, masks, rotary tables, up to 64 frames",
+          "[gpu][attention]") {
+    const std::vector<AttentionCase> cases = {
+        {"8 frames, bias, causal, a partial pixel tile", {2, 8, 48, 5, 7}, 2, true, false, {.causal = true}},
+        {"16 frames, post-softmax mask", {1, 16, 24, 6, 6}, 2, false, false, {.causal = true, .post_softmax = true}},
+        {"3 frames, rotary and bias", {2, 3, 24, 4, 9}, 2, true, true, {}},
+        {"20 frames (several query tiles), causal, rotary", {1, 20, 24, 3, 11}, 1, false, true, {.causal = true}},
+        {"40 frames, bias", {1, 40, 12, 2, 17}, 2, true, false, {}},
+        {"odd head size", {2, 5, 18, 3, 3}, 2, true, false, {.causal = true}},
+        {"one frame", {2, 1, 12, 4, 4}, 2, false, true, {.causal = true}},
+    };
+    for (const DType dtype : {DType::Float32, DType::Float64}) {
+        for (const AttentionCase& c : cases) {
+            INFO(c.name << ", " << dtype_name(dtype));
+            const std::int64_t frames = c.qkv[1], d = c.qkv[2] / 3 / c.heads;
+            const PixelRotary rotary = c.with_rotary ? random_rotary(frames, d / 2, dtype, Device::cpu()) : PixelRotary{};
+            const Tensor qkv = uniform(c.qkv, -2, 2, dtype);
+            const std::vector<Tensor> inputs =
+                c.with_bias ? std::vector<Tensor>{qkv, uniform({c.heads, frames, frames}, -1, 1, dtype)}
+                            : std::vector<Tensor>{qkv};
+            expect_same_as_cpu(inputs, [&](const std::vector<Tensor>& t) {
+                const Tensor bias = c.with_bias ? t[1] : Tensor{};
+                const PixelRotary r = c.with_rotary ? rotary_as(rotary, t[0].dtype(), t[0].device()) : PixelRotary{};
+                return pixel_attention(t[0], c.heads, bias, c.mask, r);
+            });
+        }
+    }
+    CHECK_THROWS_WITH(pixel_attention(to(uniform({1, 65, 6, 2, 2}), kGpu), 1),
+                      Catch::Contains("at most 64 frames on CUDA") && Catch::Contains("65"));
+}
+
+TEST_CASE("pixel attention's bfloat16 kernels on CUDA match float64 within 1e-2, gradients too", "[gpu][attention]") {
+    const std::int64_t batch = 2, frames = 16, channels = 64, heads = 2, h = 6, w = 7, pixels = h * w;
+    const std::int64_t d = channels / heads;
+    const Shape qkv_shape{batch, frames, 3 * channels, h, w}, out_shape{batch, frames, channels, h, w};
+    std::vector<double> qkv_values, grad_values;
+    const Tensor qkv = bfloat16_bytes(uniform(qkv_shape), qkv_values, kGpu);
+    const Tensor grad = bfloat16_bytes(uniform(out_shape, -1, 1), grad_values, kGpu);
+    const Tensor bias = uniform({heads, frames, frames}, -1, 1);
+    const PixelRotary rotary = random_rotary(frames, d / 2, DType::Float32, Device::cpu());
+    const Tensor table = to(concat({rotary.cos_q, rotary.sin_q, rotary.cos_k, rotary.sin_k}, 0), kGpu);
+    const Tensor bias_gpu = to(bias, kGpu);
+    const cuda::PixelAttentionShape shape{batch, frames, channels, heads, pixels,
+                                          1.0 / std::sqrt(static_cast<double>(d)), true, false};
+
+    Tensor out = Tensor::empty(Shape{2 * out_shape.numel()}, DType::UInt8, kGpu);
+    Tensor lse = Tensor::empty(Shape{batch, heads, frames, pixels}, DType::Float32, kGpu);
+    Tensor dqkv = Tensor::empty(Shape{2 * qkv_shape.numel()}, DType::UInt8, kGpu);
+    Tensor dbias = Tensor::empty(Shape{heads, frames, frames}, DType::Float32, kGpu);
+    Tensor workspace = Tensor::empty(Shape{2, batch, heads, frames, frames, pixels}, DType::Float32, kGpu);
+    const cuda::Status forward =
+        cuda::pixel_attention_forward(cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_gpu.raw_data(),
+                                      table.raw_data(), out.raw_data(), lse.raw_data());
+    REQUIRE(forward.ok());
+    const cuda::Status backward_status = cuda::pixel_attention_backward(
+        cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_gpu.raw_data(), table.raw_data(),
+        lse.raw_data(), grad.raw_data(), dqkv.raw_data(), dbias.raw_data(), workspace.raw_data());
+    REQUIRE(backward_status.ok());
+
+    // The reference: the CPU's float64 route on the same (rounded) values.
+    Tensor x = tensor_of(qkv_values, qkv_shape).set_requires_grad();
+    Tensor b = to(bias, DType::Float64).set_requires_grad();
+    const Tensor y = pixel_attention(x, heads, b, {.causal = true}, rotary_as(rotary, DType::Float64, Device::cpu()));
+    backward(y, tensor_of(grad_values, out_shape));
+    CHECK(max_relative_error(from_bfloat16_bytes(out, out_shape), y) <= 1e-2);
+    CHECK(max_relative_error(from_bfloat16_bytes(dqkv, qkv_shape), x.grad()) <= 1e-2);
+    CHECK(max_relative_error(to(to(dbias, Device::cpu()), DType::Float64), b.grad()) <= 1e-2);
 }
 
 TEST_CASE("AdamW steps on CUDA match the CPU's", "[gpu][optim]") {

@@ -7,6 +7,7 @@
 #include <vgt/ops/pixel_attention.hpp>
 #include <vgt/ops/reduce.hpp>
 #include <vgt/ops/view.hpp>
+#include <vgt/position/frame_positions.hpp>
 
 namespace vgt::test::pixel_attention_test {
 
@@ -78,6 +79,45 @@ TEST_CASE("pixel_attention equals attention over per-pixel sequences, forward an
         std::vector<Tensor>{qkv, bias});
 }
 
+TEST_CASE("pixel_attention with rotary tables equals sequences with rotated queries and keys",
+          "[ops][attention]") {
+    // Different tables for queries and keys, as XPos has; RoPE uses one pair twice.
+    const std::int64_t b = 2, t = 5, c = 8, heads = 2, d = c / heads;
+    const Tensor qkv = random({b, t, 3 * c, 3, 2}, 11, -2, 2);
+    const Tensor bias = random({heads, t, t}, 12);
+    const PixelRotary rotary{random({t, d / 2}, 13), random({t, d / 2}, 14), random({t, d / 2}, 15),
+                             random({t, d / 2}, 16)};
+    const FusedAttentionMask mask{.causal = true};
+    const Tensor seed = random({b, t, c, 3, 2}, 17);
+    auto run = [&](bool pixel) {
+        Tensor x = detach(qkv), bb = detach(bias);
+        x.set_requires_grad();
+        bb.set_requires_grad();
+        Tensor y;
+        if (pixel) {
+            y = pixel_attention(x, heads, bb, mask, rotary);
+        } else {
+            // Rotate q and k as [N, heads, T, d] sequences, the way the attention mixers do.
+            const Tensor tokens = reshape(permute(x, {0, 3, 4, 1, 2}), Shape{b * 6, t, 3, heads, d});
+            const Tensor parts = permute(tokens, {2, 0, 3, 1, 4});
+            const Tensor q = detail::rotate_pairs(select(parts, 0, 0), rotary.cos_q, rotary.sin_q);
+            const Tensor k = detail::rotate_pairs(select(parts, 0, 1), rotary.cos_k, rotary.sin_k);
+            const Tensor attended =
+                fused_attention(q, k, select(parts, 0, 2), bb, 1.0 / std::sqrt(static_cast<double>(d)), mask);
+            const Tensor merged = reshape(permute(attended, {0, 2, 1, 3}), Shape{b, 3, 2, t, c});
+            y = contiguous(permute(merged, {0, 3, 4, 1, 2}));
+        }
+        backward(y, seed);
+        return std::vector<Tensor>{y, x.grad(), bb.grad()};
+    };
+    const auto pixel = run(true), sequences = run(false);
+    for (std::size_t i = 0; i < pixel.size(); ++i) {
+        INFO("output, grad qkv, grad bias: " << i);
+        REQUIRE(pixel[i].shape() == sequences[i].shape());
+        CHECK(max_relative_error(pixel[i], sequences[i]) < 1e-12);
+    }
+}
+
 TEST_CASE("causal pixel_attention: later frames reach no earlier output, exactly", "[ops][attention]") {
     // float32, where a softmax of −∞ could leave subnormal weights. The
     // gradient of frame 0's output must be exactly 0 on every later frame's
@@ -104,6 +144,11 @@ TEST_CASE("pixel_attention names what it expected on bad input", "[ops][attentio
     CHECK_THROWS_WITH(pixel_attention(random({1, 2, 6, 2, 2}, 1), 4), Catch::Contains("dividing 2 channels"));
     CHECK_THROWS_WITH(pixel_attention(random({1, 2, 6, 2, 2}, 1), 1, random({1, 3, 3}, 2)),
                       Catch::Contains("bias [1, 2, 2]"));
+    const Tensor table = random({2, 1}, 3);
+    CHECK_THROWS_WITH(pixel_attention(random({1, 2, 6, 2, 2}, 1), 1, {}, {}, {table, table, table, random({2, 2}, 4)}),
+                      Catch::Contains("rotary tables [2, 1]") && Catch::Contains("[2, 2]"));
+    CHECK_THROWS_WITH(pixel_attention(random({1, 2, 6, 2, 2}, 1), 2, {}, {}, {table, table, table, table}),
+                      Catch::Contains("even size"));
 }
 
 }  // namespace vgt::test::pixel_attention_test

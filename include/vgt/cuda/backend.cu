@@ -16,6 +16,7 @@
 #include "vgt/cuda/cudnn_convolution.cuh"
 #include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
+#include "vgt/cuda/pixel_attention.cuh"
 #include "vgt/ops/argmax_kernels.hpp"
 #include "vgt/ops/grid_sample_kernels.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
@@ -846,6 +847,52 @@ Status grid_sample_backward_grid(Scalar scalar, const GridSampleShape& shape, co
                                                       static_cast<const T*>(grad_out), static_cast<T*>(grad_grid),
                                                       geometry_of(shape)};
         return from_cuda(cuda_for(shape.n * shape.ho * shape.wo, body), "grid_sample_backward_grid");
+    });
+}
+
+Status pixel_attention_forward(AttentionStorage storage, const PixelAttentionShape& shape, const void* qkv,
+                               const void* bias, const void* rotary, void* out, void* lse) {
+    if (shape.batch * shape.heads * shape.frames * shape.pixels == 0) return {};
+    return attention::with_storage(storage, [&]<class S>() {
+        using A = typename attention::AccumulateOf<S>::type;
+        return attention::with_keys(shape.frames, [&]<int Keys>() {
+            attention::forward_kernel<Keys, S><<<attention::grid_of<Keys>(shape),
+                                                 dim3(attention::kPixels, attention::kRows)>>>(
+                shape, static_cast<const S*>(qkv), static_cast<const A*>(bias), static_cast<const A*>(rotary),
+                static_cast<S*>(out), static_cast<A*>(lse));
+            return from_cuda(cudaGetLastError(), "pixel_attention_forward");
+        });
+    });
+}
+
+Status pixel_attention_backward(AttentionStorage storage, const PixelAttentionShape& shape, const void* qkv,
+                                const void* bias, const void* rotary, const void* lse, const void* grad_out,
+                                void* dqkv, void* dbias, void* workspace) {
+    if (shape.batch * shape.heads * shape.frames * shape.pixels == 0) return {};
+    return attention::with_storage(storage, [&]<class S>() {
+        using A = typename attention::AccumulateOf<S>::type;
+        A* weights = static_cast<A*>(workspace);
+        A* score_grad = weights + shape.batch * shape.heads * shape.frames * shape.frames * shape.pixels;
+        return attention::with_keys(shape.frames, [&]<int Keys>() {
+            const dim3 grid = attention::grid_of<Keys>(shape), block(attention::kPixels, attention::kRows);
+            attention::query_gradient_kernel<Keys, S><<<grid, block>>>(
+                shape, static_cast<const S*>(qkv), static_cast<const A*>(bias), static_cast<const A*>(rotary),
+                static_cast<const A*>(lse), static_cast<const S*>(grad_out), static_cast<S*>(dqkv), weights,
+                score_grad);
+            if (Status s = from_cuda(cudaGetLastError(), "pixel_attention_backward (queries)"); !s.ok()) return s;
+            attention::key_gradient_kernel<Keys, S><<<grid, block>>>(shape, static_cast<const S*>(qkv),
+                                                                     static_cast<const A*>(rotary),
+                                                                     static_cast<const S*>(grad_out), weights,
+                                                                     score_grad, static_cast<S*>(dqkv));
+            if (Status s = from_cuda(cudaGetLastError(), "pixel_attention_backward (keys)"); !s.ok()) return s;
+            if (dbias) {
+                attention::bias_gradient_kernel<A>
+                    <<<static_cast<unsigned>(shape.heads * shape.frames * shape.frames), attention::kThreads>>>(
+                        shape, score_grad, static_cast<A*>(dbias));
+                return from_cuda(cudaGetLastError(), "pixel_attention_backward (bias)");
+            }
+            return Status{};
+        });
     });
 }
 

@@ -182,6 +182,34 @@ struct AdamWStep {
 Status adamw_update(Scalar scalar, std::int64_t n, const AdamWStep& step, void* param, const void* grad,
                     void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq);
 
+// ----- attention over the frames of each pixel ---------------------------------------
+/// Element types of pixel attention's tensors; arithmetic is float32 for
+/// Float32 and BFloat16 storage, float64 for Float64.
+enum class AttentionStorage : std::uint8_t { Float32, Float64, BFloat16 };
+/// The most frames pixel attention takes on CUDA (a query's scores live in registers).
+inline constexpr std::int64_t kPixelAttentionMaxFrames = 64;
+/// Sizes of ops/pixel_attention.hpp's attention: packed qkv [batch, frames,
+/// 3·channels, pixels], output [batch, frames, channels, pixels], `heads`
+/// heads of channels/heads; `causal` hides later frames, before the softmax
+/// or (post_softmax) after it.
+struct PixelAttentionShape {
+    std::int64_t batch = 0, frames = 0, channels = 0, heads = 0, pixels = 0;
+    double scale = 1;
+    bool causal = false, post_softmax = false;
+};
+/// out = attention(qkv); lse [batch, heads, frames, pixels] receives each
+/// query row's log-sum-exp. `bias` [heads, frames, frames] and `rotary`
+/// [4, frames, d/2] (cos and sin for queries, then for keys, turning channel
+/// pairs (2i, 2i+1)) are of the arithmetic type, and either may be null.
+Status pixel_attention_forward(AttentionStorage storage, const PixelAttentionShape& shape, const void* qkv,
+                               const void* bias, const void* rotary, void* out, void* lse);
+/// dqkv (every element written) and, when not null, dbias from grad_out and
+/// the forward's lse. `workspace` holds 2·batch·heads·frames²·pixels values
+/// of the arithmetic type.
+Status pixel_attention_backward(AttentionStorage storage, const PixelAttentionShape& shape, const void* qkv,
+                                const void* bias, const void* rotary, const void* lse, const void* grad_out,
+                                void* dqkv, void* dbias, void* workspace);
+
 // ----- matrix products -------------------------------------------------------------
 /// C[b] = A[b] · B[b] for `batches` consecutive matrix triples: A is m×k, B
 /// k×n, each row-major or, when its flag says so, column-major; C is

@@ -545,4 +545,47 @@ inline Tensor convolution_weight_gradient(const ConvShape& shape, const Tensor& 
 #endif
 }
 
+/// The element type of a float32 or float64 CUDA tensor, for pixel attention.
+inline AttentionStorage attention_storage_of(const Tensor& t, std::string_view op) {
+    return scalar_of(t, op) == Scalar::Float64 ? AttentionStorage::Float64 : AttentionStorage::Float32;
+}
+
+/// Pixel attention of contiguous `qkv` into `out`, each query row's
+/// log-sum-exp into `lse`; `bias` and `rotary` contiguous or undefined.
+inline void pixel_attention(const PixelAttentionShape& shape, const Tensor& qkv, const Tensor& bias,
+                            const Tensor& rotary, const Tensor& out, const Tensor& lse, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&qkv, &out, &lse}, op);
+    if (bias.defined()) use_device_of({&qkv, &bias}, op);
+    if (rotary.defined()) use_device_of({&qkv, &rotary}, op);
+    check(pixel_attention_forward(attention_storage_of(qkv, op), shape, qkv.raw_data(),
+                                  bias.defined() ? bias.raw_data() : nullptr,
+                                  rotary.defined() ? rotary.raw_data() : nullptr, out.raw_data(), lse.raw_data()),
+          op);
+#else
+    (void)shape, (void)qkv, (void)bias, (void)rotary, (void)out, (void)lse;
+    no_backend(op);
+#endif
+}
+
+/// The gradients of pixel_attention: dqkv, and dbias when defined.
+inline void pixel_attention_gradient(const PixelAttentionShape& shape, const Tensor& qkv, const Tensor& bias,
+                                     const Tensor& rotary, const Tensor& lse, const Tensor& grad_out,
+                                     const Tensor& dqkv, const Tensor& dbias, std::string_view op) {
+#if defined(VGT_WITH_CUDA)
+    use_device_of({&qkv, &lse, &grad_out, &dqkv}, op);
+    const Tensor workspace = Tensor::empty(Shape{2, shape.batch, shape.heads, shape.frames, shape.frames, shape.pixels},
+                                           qkv.dtype(), qkv.device());
+    check(pixel_attention_backward(attention_storage_of(qkv, op), shape, qkv.raw_data(),
+                                   bias.defined() ? bias.raw_data() : nullptr,
+                                   rotary.defined() ? rotary.raw_data() : nullptr, lse.raw_data(),
+                                   grad_out.raw_data(), dqkv.raw_data(), dbias.defined() ? dbias.raw_data() : nullptr,
+                                   workspace.raw_data()),
+          op);
+#else
+    (void)shape, (void)qkv, (void)bias, (void)rotary, (void)lse, (void)grad_out, (void)dqkv, (void)dbias;
+    no_backend(op);
+#endif
+}
+
 }  // namespace vgt::cuda

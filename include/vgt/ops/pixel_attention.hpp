@@ -26,7 +26,10 @@
 #include "vgt/core/error.hpp"
 #include "vgt/core/parallel.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/tensor_ops.hpp"
+#include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/fused_attention.hpp"
+#include "vgt/ops/join.hpp"
 #include "vgt/ops/pointwise_arrays.hpp"
 #include "vgt/ops/view.hpp"
 
@@ -186,27 +189,115 @@ void pixel_attention_backward(const PixelAttentionShape& s, const T* qkv, const 
 
 }  // namespace detail
 
+/// Rotary position tables for pixel_attention (RoPE, XPos): cos and sin
+/// [T, d/2] that turn channel pairs (2i, 2i+1) of the queries of frame t,
+/// (a, b) → (a·cos − b·sin, a·sin + b·cos), and likewise for the keys. The
+/// tables are constants: no gradient flows into them.
+struct PixelRotary {
+    Tensor cos_q, sin_q, cos_k, sin_k;
+    bool defined() const { return cos_q.defined(); }
+};
+
+namespace detail {
+
+/// The packed projection with its queries and keys turned by the rotary
+/// tables, through composed ops: the CPU's route (the CUDA kernels turn q
+/// and k as they load them).
+inline Tensor rotate_packed(const Tensor& qkv, std::int64_t heads, const PixelRotary& rotary) {
+    const Shape shape = qkv.shape();
+    const std::int64_t channels = shape[2] / 3, pairs = channels / heads / 2;
+    const Shape table_shape{1, shape[1], 1, pairs, 1};
+    auto turn = [&](std::int64_t part, const Tensor& cos, const Tensor& sin) {
+        const Tensor rows = reshape(slice(qkv, 2, part * channels, (part + 1) * channels),
+                                    Shape{shape[0], shape[1], heads, pairs, 2, shape[3] * shape[4]});
+        const Tensor even = select(rows, 4, 0), odd = select(rows, 4, 1);
+        const Tensor c = reshape(detach(cos), table_shape), s = reshape(detach(sin), table_shape);
+        const Tensor turned = stack({sub(mul(even, c), mul(odd, s)), add(mul(even, s), mul(odd, c))}, 4);
+        return reshape(turned, Shape{shape[0], shape[1], channels, shape[3], shape[4]});
+    };
+    return concat({turn(0, rotary.cos_q, rotary.sin_q), turn(1, rotary.cos_k, rotary.sin_k),
+                   slice(qkv, 2, 2 * channels, 3 * channels)},
+                  2);
+}
+
+/// The CUDA route: one fused kernel forward, three backward (ops: vgt/cuda/pixel_attention.cuh).
+inline Tensor pixel_attention_cuda(const Tensor& qkv, const Tensor& bias, const PixelRotary& rotary,
+                                   const cuda::PixelAttentionShape& s) {
+    constexpr const char* op = "pixel_attention";
+    const Tensor packed = contiguous_data(qkv);
+    const Tensor bc = bias.defined() ? contiguous_data(bias) : Tensor{};
+    const Tensor table = rotary.defined() ? contiguous_data(concat({detach(rotary.cos_q), detach(rotary.sin_q),
+                                                                    detach(rotary.cos_k), detach(rotary.sin_k)},
+                                                                   0))
+                                          : Tensor{};
+    Tensor out = Tensor::empty(Shape{s.batch, s.frames, s.channels, qkv.size(3), qkv.size(4)}, qkv.dtype(),
+                               qkv.device());
+    Tensor lse = Tensor::empty(Shape{s.batch, s.heads, s.frames, s.pixels}, qkv.dtype(), qkv.device());
+    cuda::pixel_attention(s, packed, bc, table, out, lse, op);
+    if (!autograd::any_requires_grad({qkv, bias})) return out;
+
+    const bool need_bias = bias.defined() && bias.requires_grad();
+    const Tensor saved = detach(packed);
+    const Tensor saved_bias = bc.defined() ? detach(bc) : Tensor{};
+    const Shape qkv_shape = qkv.shape();
+    return autograd::record(out, op, {qkv, bias}, [=](const Tensor& grad) {
+        const Tensor g = detail::contiguous_data(grad);
+        Tensor dqkv = Tensor::empty(qkv_shape, g.dtype(), g.device());
+        Tensor dbias = need_bias ? Tensor::empty(Shape{s.heads, s.frames, s.frames}, g.dtype(), g.device()) : Tensor{};
+        cuda::pixel_attention_gradient(s, saved, saved_bias, table, lse, g, dqkv, dbias, op);
+        return std::vector<Tensor>{dqkv, dbias};
+    });
+}
+
+}  // namespace detail
+
 /// Attention over the frames of every pixel of the packed projection
 /// qkv [B, T, 3C, H, W] → [B, T, C, H, W], `heads` heads of C/heads
 /// channels, logits scaled by 1/√(C/heads); `bias` [heads, T, T] or
-/// undefined; `mask` as fused_attention's (tokens_per_frame 1). CPU only.
+/// undefined; `mask` as fused_attention's (tokens_per_frame 1); `rotary`
+/// turns queries and keys before their product (undefined: not at all).
+/// CPU, and CUDA for up to 64 frames.
 inline Tensor pixel_attention(const Tensor& qkv, std::int64_t heads, const Tensor& bias = {},
-                              const FusedAttentionMask& mask = {}) {
+                              const FusedAttentionMask& mask = {}, const PixelRotary& rotary = {}) {
     constexpr const char* op = "pixel_attention";
     VGT_CHECK(qkv.rank() == 5 && qkv.size(2) % 3 == 0, op,
               "expected a packed projection [B, T, 3C, H, W], found shape {}", qkv.shape());
     const std::int64_t channels = qkv.size(2) / 3;
     VGT_CHECK(heads >= 1 && channels % heads == 0, op, "expected a head count dividing {} channels, found {}",
               channels, heads);
-    VGT_CHECK(qkv.device().is_cpu(), op, "expected a CPU tensor, found {}", qkv.device().str());
     VGT_CHECK(mask.tokens_per_frame == 1, op, "expected one token per frame, found tokens_per_frame {}",
               mask.tokens_per_frame);
     const std::int64_t frames = qkv.size(1);
-    VGT_CHECK(!bias.defined() || (bias.shape() == Shape({heads, frames, frames}) && bias.dtype() == qkv.dtype()), op,
-              "expected a {} bias [{}, {}, {}] or none, found {}", dtype_name(qkv.dtype()), heads, frames, frames,
-              bias.defined() ? bias.str() : std::string("none"));
+    VGT_CHECK(!bias.defined() || (bias.shape() == Shape({heads, frames, frames}) && bias.dtype() == qkv.dtype() &&
+                                  bias.device() == qkv.device()),
+              op, "expected a {} bias [{}, {}, {}] on {} or none, found {}", dtype_name(qkv.dtype()), heads, frames,
+              frames, qkv.device().str(),
+              bias.defined() ? bias.str() + " on " + bias.device().str() : std::string("none"));
+    if (rotary.defined()) {
+        const std::int64_t d = channels / heads;
+        VGT_CHECK(d % 2 == 0, op, "expected heads of an even size for rotary tables, found {}", d);
+        for (const Tensor* table : {&rotary.cos_q, &rotary.sin_q, &rotary.cos_k, &rotary.sin_k})
+            VGT_CHECK(table->defined() && table->shape() == Shape({frames, d / 2}) &&
+                          table->dtype() == qkv.dtype() && table->device() == qkv.device(),
+                      op, "expected four {} rotary tables [{}, {}] on {}, found {}", dtype_name(qkv.dtype()), frames,
+                      d / 2, qkv.device().str(),
+                      table->defined() ? table->str() + " on " + table->device().str() : std::string("none"));
+    }
     const detail::PixelAttentionShape s{qkv.size(0), frames, channels, heads, qkv.size(3) * qkv.size(4),
                                         1.0 / std::sqrt(static_cast<double>(channels / heads)), mask};
+    if (qkv.device().is_cuda()) {
+        VGT_CHECK(frames <= cuda::kPixelAttentionMaxFrames, op, "expected at most {} frames on CUDA, found {}",
+                  cuda::kPixelAttentionMaxFrames, frames);
+        VGT_CHECK(s.batch * heads <= 65535, op, "expected batch × heads ≤ 65535 on CUDA, found {} × {}", s.batch,
+                  heads);
+        return detail::pixel_attention_cuda(
+            qkv, bias, rotary,
+            cuda::PixelAttentionShape{s.batch, frames, channels, heads, s.pixels, s.scale, mask.causal,
+                                      mask.post_softmax});
+    }
+    VGT_CHECK(qkv.device().is_cpu(), op, "expected a CPU or CUDA tensor, found {}", qkv.device().str());
+    if (rotary.defined()) return pixel_attention(detail::rotate_packed(qkv, heads, rotary), heads, bias, mask);
+
     const Tensor packed = detail::contiguous_data(qkv);
     const Tensor bc = bias.defined() ? detail::contiguous_data(bias) : Tensor{};
     Tensor probs = Tensor::empty(Shape{s.batch, heads, frames, frames, s.pixels}, qkv.dtype());

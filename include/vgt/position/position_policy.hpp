@@ -49,6 +49,13 @@ constexpr bool is_bias_only() {
     else return false;
 }
 
+/// Whether a policy can hand its rotation to pixel_attention as tables
+/// (RoPE, XPos): `pixel_rotary(ctx, head_dim, dtype, device)`.
+template <class P>
+concept HasPixelRotary = requires(const P& p, const PositionContext& ctx, std::int64_t d, DType dtype, Device device) {
+    p.pixel_rotary(ctx, d, dtype, device);
+};
+
 /// No position information: attention over frames is then permutation-equivariant.
 class NoPosition {
 public:

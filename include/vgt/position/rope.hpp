@@ -21,6 +21,7 @@
 #include "vgt/core/random.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/pixel_attention.hpp"
 #include "vgt/position/frame_positions.hpp"
 #include "vgt/position/position_policy.hpp"
 #include "vgt/temporal/options.hpp"
@@ -94,6 +95,14 @@ public:
     }
 
     Tensor attention_bias(const PositionContext&) const { return {}; }
+
+    /// The same rotation as tables for pixel_attention, which turns q and k
+    /// as it reads them (one token per frame).
+    PixelRotary pixel_rotary(const PositionContext& ctx, std::int64_t head_dim, DType dtype, Device device) const {
+        const auto [cos, sin] =
+            detail::rotary_tables(ctx, head_dim, dtype, device, [](std::int64_t, std::int64_t) { return 1.0; });
+        return {cos, sin, cos, sin};
+    }
 
     std::int64_t params() const { return nn::count_parameters(*this); }
     void visit_parameters(const nn::ParameterVisitor&, const std::string&) {}

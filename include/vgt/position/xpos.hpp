@@ -19,6 +19,7 @@
 #include "vgt/core/random.hpp"
 #include "vgt/core/tensor.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/pixel_attention.hpp"
 #include "vgt/position/frame_positions.hpp"
 #include "vgt/position/position_policy.hpp"
 #include "vgt/position/rope.hpp"
@@ -49,15 +50,22 @@ public:
     /// RoPE's rotation; q times ζ_i^(frame/512), k divided by it.
     std::pair<Tensor, Tensor> rotate(const Tensor& q, const Tensor& k, const PositionContext& ctx) const {
         detail::check_rotate_input(q, k, ctx, "XPos::rotate");
-        const std::vector<double> zeta = xpos_decay_bases(q.size(3));
+        const PixelRotary t = pixel_rotary(ctx, q.size(3), q.dtype(), q.device());
+        return {detail::rotate_pairs(q, t.cos_q, t.sin_q), detail::rotate_pairs(k, t.cos_k, t.sin_k)};
+    }
+
+    /// The rotation and decay as tables (queries', then keys'), as
+    /// pixel_attention takes them.
+    PixelRotary pixel_rotary(const PositionContext& ctx, std::int64_t head_dim, DType dtype, Device device) const {
+        const std::vector<double> zeta = xpos_decay_bases(head_dim);
         auto decay = [&](std::int64_t frame, std::int64_t i, double sign) {
             return std::pow(zeta[static_cast<std::size_t>(i)], sign * static_cast<double>(frame) / scale_base);
         };
         const auto [cos_q, sin_q] = detail::rotary_tables(
-            ctx, q.size(3), q.dtype(), q.device(), [&](std::int64_t n, std::int64_t i) { return decay(n, i, 1.0); });
+            ctx, head_dim, dtype, device, [&](std::int64_t n, std::int64_t i) { return decay(n, i, 1.0); });
         const auto [cos_k, sin_k] = detail::rotary_tables(
-            ctx, q.size(3), q.dtype(), q.device(), [&](std::int64_t n, std::int64_t i) { return decay(n, i, -1.0); });
-        return {detail::rotate_pairs(q, cos_q, sin_q), detail::rotate_pairs(k, cos_k, sin_k)};
+            ctx, head_dim, dtype, device, [&](std::int64_t n, std::int64_t i) { return decay(n, i, -1.0); });
+        return {cos_q, sin_q, cos_k, sin_k};
     }
 
     Tensor attention_bias(const PositionContext&) const { return {}; }

@@ -20,10 +20,12 @@
 #include "vgt/core/random.hpp"
 #include "vgt/core/shape.hpp"
 #include "vgt/core/tensor.hpp"
+#include "vgt/cuda/launchers.hpp"
 #include "vgt/nn/attention.hpp"
 #include "vgt/nn/group_norm.hpp"
 #include "vgt/nn/linear.hpp"
 #include "vgt/nn/parameters.hpp"
+#include "vgt/ops/conv.hpp"
 #include "vgt/ops/device_copy.hpp"
 #include "vgt/ops/elementwise.hpp"
 #include "vgt/ops/fused_attention.hpp"
@@ -69,7 +71,14 @@ public:
                   dtype_name(options_.dtype), dtype_name(video.dtype()));
         const position::PositionContext ctx{v.frames, tokens_per_frame(v), causal_mask_};
         if constexpr (Tokens == AttentionTokens::PerPixel && position::is_bias_only<Pos>()) {
-            if (video.device().is_cpu()) return forward_in_video_layout(video, v, ctx);
+            if (video.device().is_cpu() || fits_cuda_pixel_attention(v))
+                return forward_in_video_layout(video, v, ctx, PixelRotary{});
+        }
+        if constexpr (Tokens == AttentionTokens::PerPixel && position::HasPixelRotary<Pos>) {
+            // On the CPU the rotation stays on the sequences (measured faster there than turning the packed video).
+            if (video.device().is_cuda() && fits_cuda_pixel_attention(v))
+                return forward_in_video_layout(
+                    video, v, ctx, position.pixel_rotary(ctx, c / options_.heads, video.dtype(), video.device()));
         }
 
         const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
@@ -133,17 +142,32 @@ private:
     }
 
     /// Per-pixel attention without regrouping the video into sequences: the
-    /// projections are per-frame GEMMs (temporal_conv with one tap, the
-    /// Linear weights seen as [out, in, 1]) and pixel_attention attends over
-    /// the frames on the video's own layout. Same parameters, same result.
-    Tensor forward_in_video_layout(const Tensor& video, const VideoShape& v,
-                                   const position::PositionContext& ctx) const {
-        const std::int64_t c = options_.channels;
+    /// projections are per-frame GEMMs and pixel_attention attends over the
+    /// frames on the video's own layout (turning q and k by `rotary` when it
+    /// is defined). Same parameters, same result.
+    Tensor forward_in_video_layout(const Tensor& video, const VideoShape& v, const position::PositionContext& ctx,
+                                   const PixelRotary& rotary) const {
         const Tensor h = unfold_frames(norm.forward(fold_frames(video)), v.batch);
-        const Tensor packed = temporal_conv(h, reshape(qkv.weight, Shape{3 * c, c, 1}), qkv.bias);
+        const Tensor packed = per_frame_linear(h, qkv, v);
         const FusedAttentionMask mask{causal_mask_, mask_style_ == nn::MaskStyle::PostSoftmax, 1};
-        const Tensor attended = pixel_attention(packed, options_.heads, position.attention_bias(ctx), mask);
-        return add(video, temporal_conv(attended, reshape(proj.weight, Shape{c, c, 1}), proj.bias));
+        const Tensor attended =
+            pixel_attention(packed, options_.heads, attention_bias_on(video.device(), ctx), mask, rotary);
+        return add(video, per_frame_linear(attended, proj, v));
+    }
+
+    /// A Linear applied to every pixel of every frame of x [B, T, in, H, W]:
+    /// temporal_conv with one tap on the CPU (its own GEMMs), a 1×1 conv2d
+    /// over the folded frames elsewhere (cuDNN, no transposes).
+    static Tensor per_frame_linear(const Tensor& x, const nn::Linear& linear, const VideoShape& v) {
+        const std::int64_t out = linear.weight.size(0), in = linear.weight.size(1);
+        if (x.device().is_cpu()) return temporal_conv(x, reshape(linear.weight, Shape{out, in, 1}), linear.bias);
+        return unfold_frames(conv2d(fold_frames(x), reshape(linear.weight, Shape{out, in, 1, 1}), linear.bias),
+                             v.batch);
+    }
+
+    /// Whether pixel_attention's CUDA kernels take this video.
+    bool fits_cuda_pixel_attention(const VideoShape& v) const {
+        return v.frames <= cuda::kPixelAttentionMaxFrames && v.batch * options_.heads <= 65535;
     }
 
     static const MixerOptions& validated(const MixerOptions& o, const char* block_name) {
