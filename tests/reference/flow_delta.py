@@ -28,7 +28,8 @@ def warp(image, flow):
     centres). An axis of extent 1 has a single pixel whatever the flow.
     """
     n, _, h, w = image.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=image.dtype), torch.arange(w, dtype=image.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=image.dtype, device=image.device),
+                            torch.arange(w, dtype=image.dtype, device=image.device), indexing="ij")
     px = xs.unsqueeze(0) + flow[:, 0]
     py = ys.unsqueeze(0) + flow[:, 1]
     gx = px * (2.0 / (w - 1)) - 1.0 if w > 1 else torch.zeros_like(px)
@@ -45,7 +46,7 @@ def resize_flow(flow, h, w):
     if (hf, wf) == (h, w):
         return flow
     resized = F.interpolate(flow.flatten(0, 1), size=(h, w), mode="bilinear", align_corners=False)
-    scale = torch.tensor([w / wf, h / hf], dtype=flow.dtype).view(1, 2, 1, 1)
+    scale = torch.tensor([w / wf, h / hf], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
     return (resized * scale).unflatten(0, (b, t))
 
 
