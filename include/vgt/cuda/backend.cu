@@ -853,6 +853,8 @@ Status grid_sample_backward_grid(Scalar scalar, const GridSampleShape& shape, co
 Status pixel_attention_forward(AttentionStorage storage, const PixelAttentionShape& shape, const void* qkv,
                                const void* bias, const void* rotary, void* out, void* lse) {
     if (shape.batch * shape.heads * shape.frames * shape.pixels == 0) return {};
+    if (shape.frames * 3 * shape.channels * shape.pixels > kPixelAttentionMaxVideoElements)
+        return {"pixel_attention_forward", "a video too large for 32-bit offsets"};
     return attention::with_storage(storage, [&]<class S>() {
         using A = typename attention::AccumulateOf<S>::type;
         return attention::with_keys(shape.frames, [&]<int Keys>() {
@@ -869,6 +871,8 @@ Status pixel_attention_backward(AttentionStorage storage, const PixelAttentionSh
                                 const void* bias, const void* rotary, const void* lse, const void* grad_out,
                                 void* dqkv, void* dbias, void* workspace) {
     if (shape.batch * shape.heads * shape.frames * shape.pixels == 0) return {};
+    if (shape.frames * 3 * shape.channels * shape.pixels > kPixelAttentionMaxVideoElements)
+        return {"pixel_attention_backward", "a video too large for 32-bit offsets"};
     return attention::with_storage(storage, [&]<class S>() {
         using A = typename attention::AccumulateOf<S>::type;
         A* weights = static_cast<A*>(workspace);

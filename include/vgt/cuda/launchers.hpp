@@ -188,6 +188,9 @@ Status adamw_update(Scalar scalar, std::int64_t n, const AdamWStep& step, void* 
 enum class AttentionStorage : std::uint8_t { Float32, Float64, BFloat16 };
 /// The most frames pixel attention takes on CUDA (a query's scores live in registers).
 inline constexpr std::int64_t kPixelAttentionMaxFrames = 64;
+/// The most elements of one video's packed projection (frames·3·channels·pixels)
+/// pixel attention takes on CUDA: its kernels index within a video in 32 bits.
+inline constexpr std::int64_t kPixelAttentionMaxVideoElements = 2147483647;
 /// Sizes of ops/pixel_attention.hpp's attention: packed qkv [batch, frames,
 /// 3·channels, pixels], output [batch, frames, channels, pixels], `heads`
 /// heads of channels/heads; `causal` hides later frames, before the softmax

@@ -290,6 +290,9 @@ inline Tensor pixel_attention(const Tensor& qkv, std::int64_t heads, const Tenso
                   cuda::kPixelAttentionMaxFrames, frames);
         VGT_CHECK(s.batch * heads <= 65535, op, "expected batch × heads ≤ 65535 on CUDA, found {} × {}", s.batch,
                   heads);
+        VGT_CHECK(frames * 3 * channels * s.pixels <= cuda::kPixelAttentionMaxVideoElements, op,
+                  "expected at most {} elements per video of the projection on CUDA, found {} (shape {})",
+                  cuda::kPixelAttentionMaxVideoElements, frames * 3 * channels * s.pixels, qkv.shape());
         return detail::pixel_attention_cuda(
             qkv, bias, rotary,
             cuda::PixelAttentionShape{s.batch, frames, channels, heads, s.pixels, s.scale, mask.causal,

@@ -167,7 +167,8 @@ private:
 
     /// Whether pixel_attention's CUDA kernels take this video.
     bool fits_cuda_pixel_attention(const VideoShape& v) const {
-        return v.frames <= cuda::kPixelAttentionMaxFrames && v.batch * options_.heads <= 65535;
+        return v.frames <= cuda::kPixelAttentionMaxFrames && v.batch * options_.heads <= 65535 &&
+               v.frames * 3 * options_.channels * v.pixels() <= cuda::kPixelAttentionMaxVideoElements;
     }
 
     static const MixerOptions& validated(const MixerOptions& o, const char* block_name) {
