@@ -47,12 +47,20 @@ struct AccumulateOf<double> {
     using type = double;
 };
 
-template <class A>
-__device__ inline A load(const float* p) { return static_cast<A>(*p); }
-template <class A>
-__device__ inline A load(const double* p) { return static_cast<A>(*p); }
-template <class A>
-__device__ inline A load(const __nv_bfloat16* p) { return static_cast<A>(__bfloat162float(*p)); }
+/// Stored values widened to the arithmetic type. The kernels keep loaded
+/// values in their storage type until they are used, so that no conversion
+/// waits on a load while later loads could still be issued.
+__device__ inline float widen(float x) { return x; }
+__device__ inline double widen(double x) { return x; }
+__device__ inline float widen(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <class S>
+__device__ inline S storage_zero() {
+    return S(0);
+}
+template <>
+__device__ inline __nv_bfloat16 storage_zero<__nv_bfloat16>() {
+    return __ushort_as_bfloat16(0);
+}
 
 __device__ inline void store(float* p, float v) { *p = v; }
 __device__ inline void store(double* p, double v) { *p = v; }
@@ -159,12 +167,12 @@ struct Source {
     HeadRows<const S*> rows;
     Rotary<A> rotary;
     int which;
-    /// Channels j and j + 1 of frame t (zero past d), as stored: the turn
-    /// comes later, so that the loads stay in flight meanwhile.
-    __device__ void load_pair(int t, int j, int p, A& even, A& odd) const {
+    /// Channels j and j + 1 of frame t (zero past d), as stored: widening
+    /// and the turn come later, so that the loads stay in flight meanwhile.
+    __device__ void load_pair(int t, int j, int p, S& even, S& odd) const {
         const S* x = rows.at(t, j, p);
-        even = load<A>(x);
-        odd = j + 1 < rows.dim ? load<A>(x + rows.pixels) : A(0);
+        even = *x;
+        odd = j + 1 < rows.dim ? x[rows.pixels] : storage_zero<S>();
     }
     /// Turns the pair (j, j + 1) of frame t by the tables, when given.
     __device__ void turn(int t, int j, A& even, A& odd) const {
@@ -179,11 +187,11 @@ struct Source {
 /// in registers from its loads until it is stored to shared memory as
 /// tile[jj][frame][pixel] (zeros past T, d or P). Loading step j + 1 before
 /// computing on step j keeps the memory latency behind the arithmetic.
-template <int Keys, class A>
+template <int Keys, class S, class A>
 struct TileStage {
     static constexpr int pairs = (Tiling<Keys>::stage / 2) * Keys * kPixels / kThreads;
     static_assert(pairs * kThreads == (Tiling<Keys>::stage / 2) * Keys * kPixels);
-    A even[pairs], odd[pairs];
+    S even[pairs], odd[pairs];
 
     /// Pixel, frame and pair of channels of this thread's i-th element.
     __device__ static void position(int i, int& px, int& t, int& pr) {
@@ -192,24 +200,22 @@ struct TileStage {
         t = (idx / kPixels) % Keys;
         pr = idx / (kPixels * Keys);
     }
-    template <class S>
     __device__ void load(const Source<S, A>& src, int frames, int pixels, int p0, int j0) {
 #pragma unroll
         for (int i = 0; i < pairs; ++i) {
             int px, t, pr;
             position(i, px, t, pr);
             const int j = j0 + 2 * pr;
-            even[i] = odd[i] = 0;
+            even[i] = odd[i] = storage_zero<S>();
             if (t < frames && p0 + px < pixels && j < src.rows.dim) src.load_pair(t, j, p0 + px, even[i], odd[i]);
         }
     }
-    template <class S>
     __device__ void store(A (*tile)[Keys][kPixels], const Source<S, A>& src, int frames, int j0) const {
 #pragma unroll
         for (int i = 0; i < pairs; ++i) {
             int px, t, pr;
             position(i, px, t, pr);
-            A e = even[i], o = odd[i];
+            A e = widen(even[i]), o = widen(odd[i]);
             if (t < frames && j0 + 2 * pr < src.rows.dim) src.turn(t, j0 + 2 * pr, e, o);
             tile[2 * pr][t][px] = e;
             tile[2 * pr + 1][t][px] = o;
@@ -229,7 +235,7 @@ __device__ void for_each_step(A (*tile)[Keys][kPixels], const PixelAttentionShap
                               const Source<S, A>& col, Prefetch&& prefetch, Take&& take, Body&& body) {
     constexpr int stage = Tiling<Keys>::stage;
     const int frames = static_cast<int>(s.frames), pixels = static_cast<int>(s.pixels), dim = col.rows.dim;
-    TileStage<Keys, A> staged;
+    TileStage<Keys, S, A> staged;
     if constexpr (Pipelined) {
         staged.load(col, frames, pixels, place.p0, 0);
         prefetch(0);
@@ -262,7 +268,8 @@ __device__ void accumulate_products(A (&acc)[Tiling<Keys>::per_thread][Keys], A 
                                     const Source<S, A>& col) {
     constexpr int stage = Tiling<Keys>::stage, rows = Tiling<Keys>::per_thread;
     const int dim = row.rows.dim;
-    A next[rows][stage], r[rows][stage];
+    S next[rows][stage];
+    A r[rows][stage];
     int next_j0 = 0, j0_of_r = 0;
     auto prefetch = [&](int j0) {
         next_j0 = j0;
@@ -270,7 +277,7 @@ __device__ void accumulate_products(A (&acc)[Tiling<Keys>::per_thread][Keys], A 
         for (int k = 0; k < rows; ++k)
 #pragma unroll
             for (int jj = 0; jj < stage; jj += 2) {
-                next[k][jj] = next[k][jj + 1] = 0;
+                next[k][jj] = next[k][jj + 1] = storage_zero<S>();
                 if (place.active[k] && j0 + jj < dim)
                     row.load_pair(place.frame[k], j0 + jj, place.p, next[k][jj], next[k][jj + 1]);
             }
@@ -280,7 +287,7 @@ __device__ void accumulate_products(A (&acc)[Tiling<Keys>::per_thread][Keys], A 
 #pragma unroll
         for (int k = 0; k < rows; ++k)
 #pragma unroll
-            for (int jj = 0; jj < stage; ++jj) r[k][jj] = next[k][jj];
+            for (int jj = 0; jj < stage; ++jj) r[k][jj] = widen(next[k][jj]);
     };
     for_each_step<Keys, Pipelined>(tile, s, place, col, prefetch, take, [&](int) {
 #pragma unroll
