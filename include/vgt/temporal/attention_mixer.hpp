@@ -75,7 +75,7 @@ public:
                 return forward_in_video_layout(video, v, ctx, PixelRotary{});
         }
         if constexpr (Tokens == AttentionTokens::PerPixel && position::HasPixelRotary<Pos>) {
-            // On the CPU the rotation stays on the sequences (measured faster there than turning the packed video).
+            // On the CPU the rotation stays on the sequences: turning the packed video there is composed ops.
             if (video.device().is_cuda() && fits_cuda_pixel_attention(v))
                 return forward_in_video_layout(
                     video, v, ctx, position.pixel_rotary(ctx, c / options_.heads, video.dtype(), video.device()));
