@@ -16,6 +16,28 @@ TEST_CASE("a tensor used twice accumulates both gradients", "[autograd]") {
     CHECK_FALSE(x.grad().defined());
 }
 
+TEST_CASE("a leaf's gradient is its own contiguous storage, never an alias of another tensor", "[autograd]") {
+    // A gradient that passes through unchanged is the caller's seed: it must be copied.
+    Tensor x = random({2, 3}, 4).set_requires_grad();
+    Tensor seed = random({2, 3}, 5);
+    backward(add(x, 1.0), seed);
+    CHECK_FALSE(x.grad().same_storage(seed));
+    seed.data<double>()[0] += 100.0;
+    CHECK(x.grad().to_vector()[0] == seed.to_vector()[0] - 100.0);
+    // A transposed view of the seed: copied, and contiguous.
+    x.zero_grad();
+    backward(transpose(x, 0, 1), transpose(seed, 0, 1));
+    CHECK_FALSE(x.grad().same_storage(seed));
+    CHECK(x.grad().is_contiguous());
+    CHECK(x.grad().to_vector() == seed.to_vector());
+    // A fresh gradient that nothing else holds becomes the leaf's as it is.
+    x.zero_grad();
+    backward(mul(x, 3.0), seed);
+    CHECK_FALSE(x.grad().same_storage(seed));
+    CHECK(x.grad().is_contiguous());
+    CHECK(max_relative_error(x.grad(), mul(seed, 3.0)) == 0.0);
+}
+
 TEST_CASE("no_grad records nothing", "[autograd]") {
     Tensor x = random({3}, 1).set_requires_grad();
     {
