@@ -10,7 +10,8 @@
 // contiguous run of a channel row. Keys and values are staged in shared
 // memory a few channels at a time, so each element of q, k and v is read
 // from device memory once and the output written once: the forward pass
-// moves the fewest bytes it can and is bound by memory bandwidth.
+// moves the fewest bytes it can (float32 reached 62 % of the copy bandwidth
+// on an H100; benchmarks/README.md).
 //
 // Storage is float, double or bfloat16; arithmetic is float (double for
 // double). The forward pass saves the log-sum-exp of each query row; the
@@ -74,9 +75,10 @@ __device__ inline float log_of(float x) { return logf(x); }
 __device__ inline double log_of(double x) { return log(x); }
 
 /// Whether the kernels load each step of channels while computing on the
-/// previous one (for_each_step).
+/// previous one (for_each_step), and how many blocks per multiprocessor the
+/// compiler must leave registers for: chosen by benchmarks/attention_variants.cu
+/// on an H100, where two blocks per SM mattered and pipelining did not.
 constexpr bool kPipelined = false;
-/// Blocks per multiprocessor the compiler must leave registers for.
 constexpr int kMinBlocks = 2;
 
 /// Keys per score row (the smallest supported bound ≥ T), queries per
