@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include <vgt/bench/unet_cases.hpp>
+#include <vgt/core/bfloat16.hpp>
 #include <vgt/vgt.hpp>
 
 #include "bench_harness.hpp"  // parse_flags
@@ -406,7 +407,7 @@ struct AttentionSize {
     }
 };
 
-/// Uniform values in [-1, 1) rounded to bfloat16 (to nearest, ties to even),
+/// Uniform values in [-1, 1) rounded to bfloat16,
 /// as the raw bytes of a uint8 tensor on the GPU: vgt's tensors have no
 /// bfloat16 arithmetic yet, the attention kernels take the storage directly.
 Tensor bfloat16_on_gpu(const Shape& shape, std::uint64_t seed) {
@@ -416,11 +417,8 @@ Tensor bfloat16_on_gpu(const Shape& shape, std::uint64_t seed) {
     const float* in = values.data<float>();
     auto* out = bytes.data<std::uint8_t>();
     for (std::int64_t i = 0; i < values.numel(); ++i) {
-        std::uint32_t bits = 0;
-        std::memcpy(&bits, &in[i], sizeof bits);
-        bits += 0x7fffu + ((bits >> 16) & 1u);
-        const auto half = static_cast<std::uint16_t>(bits >> 16);
-        std::memcpy(out + 2 * i, &half, sizeof half);
+        const std::uint16_t bits = vgt::bfloat16_bits(in[i]);
+        std::memcpy(out + 2 * i, &bits, sizeof bits);
     }
     return vgt::to(bytes, kGpu);
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 
+#include <vgt/core/bfloat16.hpp>
 #include <vgt/cuda/launchers.hpp>
 #include <vgt/ops/device_copy.hpp>
 #include <vgt/ops/pixel_attention.hpp>
@@ -328,24 +329,16 @@ PixelRotary rotary_as(const PixelRotary& r, DType dtype, Device device) {
     return {as(r.cos_q), as(r.sin_q), as(r.cos_k), as(r.sin_k)};
 }
 
-/// float32 values rounded to bfloat16 (to nearest, ties to even), as the
-/// raw bytes of a uint8 tensor on `device`; `rounded` receives their values.
+/// float32 values rounded to bfloat16, as the raw bytes of a uint8 tensor
+/// on `device`; `rounded` receives their values.
 Tensor bfloat16_bytes(const Tensor& values, std::vector<double>& rounded, Device device) {
-    const Tensor v = contiguous(to(values, DType::Float32));
-    const float* data = v.data<float>();
-    Tensor bytes = Tensor::empty(Shape{2 * v.numel()}, DType::UInt8);
-    auto* out = bytes.data<std::uint8_t>();
-    rounded.resize(static_cast<std::size_t>(v.numel()));
-    for (std::int64_t i = 0; i < v.numel(); ++i) {
-        std::uint32_t bits = 0;
-        std::memcpy(&bits, &data[i], 4);
-        bits += 0x7fffu + ((bits >> 16) & 1u);
-        const std::uint16_t half = static_cast<std::uint16_t>(bits >> 16);
-        std::memcpy(out + 2 * i, &half, 2);
-        const std::uint32_t back = static_cast<std::uint32_t>(half) << 16;
-        float f = 0;
-        std::memcpy(&f, &back, 4);
-        rounded[static_cast<std::size_t>(i)] = f;
+    const std::vector<float> v = to(values, DType::Float32).to_vector<float>();
+    Tensor bytes = Tensor::empty(Shape{2 * static_cast<std::int64_t>(v.size())}, DType::UInt8);
+    rounded.resize(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::uint16_t bits = bfloat16_bits(v[i]);
+        std::memcpy(bytes.data<std::uint8_t>() + 2 * i, &bits, 2);
+        rounded[i] = bfloat16_value(bits);
     }
     return to(bytes, device);
 }
@@ -353,23 +346,13 @@ Tensor bfloat16_bytes(const Tensor& values, std::vector<double>& rounded, Device
 /// The values of bfloat16 raw bytes on any device, as a float64 CPU tensor of `shape`.
 Tensor from_bfloat16_bytes(const Tensor& bytes, const Shape& shape) {
     const Tensor host = to(bytes, Device::cpu());
-    Tensor out = Tensor::empty(shape, DType::Float64);
-    const auto* in = host.data<std::uint8_t>();
-    for (std::int64_t i = 0; i < out.numel(); ++i) {
-        std::uint16_t half = 0;
-        std::memcpy(&half, in + 2 * i, 2);
-        const std::uint32_t bits = static_cast<std::uint32_t>(half) << 16;
-        float f = 0;
-        std::memcpy(&f, &bits, 4);
-        out.data<double>()[i] = f;
+    std::vector<double> values(static_cast<std::size_t>(shape.numel()));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        std::uint16_t bits = 0;
+        std::memcpy(&bits, host.data<std::uint8_t>() + 2 * i, 2);
+        values[i] = bfloat16_value(bits);
     }
-    return out;
-}
-
-Tensor tensor_of(const std::vector<double>& values, const Shape& shape) {
-    Tensor t = Tensor::empty(shape, DType::Float64);
-    std::copy(values.begin(), values.end(), t.data<double>());
-    return t;
+    return Tensor::from_vector(values, shape);
 }
 
 }  // namespace
@@ -434,10 +417,10 @@ TEST_CASE("pixel attention's bfloat16 kernels on CUDA match float64 within 1e-2,
     REQUIRE(backward_status.ok());
 
     // The reference: the CPU's float64 route on the same (rounded) values.
-    Tensor x = tensor_of(qkv_values, qkv_shape).set_requires_grad();
+    Tensor x = Tensor::from_vector(qkv_values, qkv_shape).set_requires_grad();
     Tensor b = to(bias, DType::Float64).set_requires_grad();
     const Tensor y = pixel_attention(x, heads, b, {.causal = true}, rotary_as(rotary, DType::Float64, Device::cpu()));
-    backward(y, tensor_of(grad_values, out_shape));
+    backward(y, Tensor::from_vector(grad_values, out_shape));
     CHECK(max_relative_error(from_bfloat16_bytes(out, out_shape), y) <= 1e-2);
     CHECK(max_relative_error(from_bfloat16_bytes(dqkv, qkv_shape), x.grad()) <= 1e-2);
     CHECK(max_relative_error(to(to(dbias, Device::cpu()), DType::Float64), b.grad()) <= 1e-2);

@@ -22,12 +22,11 @@ inline void accumulate(Tensor& slot, const Tensor& g) {
 }
 
 /// Whether a gradient can become a leaf's .grad() as it is: a whole,
-/// contiguous buffer that no other tensor holds (`holders` counts the
-/// references the caller itself keeps). Anything else is cloned first, so
+/// contiguous buffer held by `g` alone. Anything else is cloned first, so
 /// that a leaf's gradient never aliases another tensor.
-inline bool owns_its_storage(const Tensor& g, long holders) {
+inline bool owns_its_storage(const Tensor& g) {
     const auto& impl = g.impl();
-    return impl.use_count() == holders && impl->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0 &&
+    return impl.use_count() == 1 && impl->storage.use_count() == 1 && g.is_contiguous() && g.offset() == 0 &&
            g.nbytes() == impl->storage->bytes();
 }
 
@@ -109,7 +108,7 @@ inline void backward(const Tensor& output, const Tensor& grad_output = {}) {
             } else {
                 Tensor grad(edge.leaf->grad);
                 // A leaf's .grad() is its own storage, never a view of another tensor.
-                const bool own = !grad.defined() && autograd::detail::owns_its_storage(gi, 1);
+                const bool own = !grad.defined() && autograd::detail::owns_its_storage(gi);
                 autograd::detail::accumulate(grad, grad.defined() || own ? gi : clone(gi));
                 edge.leaf->grad = grad.impl();
             }

@@ -82,7 +82,7 @@ constexpr bool kPipelined = false;
 constexpr int kMinBlocks = 2;
 
 /// Keys per score row (the smallest supported bound ≥ T), queries per
-/// thread, and channels staged per step (a tile of kStage·keys·kPixels).
+/// thread, and channels staged per step (a tile of stage·Keys·kPixels).
 template <int Keys>
 struct Tiling {
     static constexpr int per_thread = Keys <= 16 ? 2 : 1;
@@ -106,8 +106,18 @@ template <class A>
 struct Rotary {
     const A* table;
     int frames, pairs;
-    __device__ A cos_at(int which, int t, int i) const { return table[((2 * which) * frames + t) * pairs + i]; }
-    __device__ A sin_at(int which, int t, int i) const { return table[((2 * which + 1) * frames + t) * pairs + i]; }
+    /// Turns the pair (j, j + 1) of frame t by the tables of `which` (0:
+    /// queries, 1: keys), or back by the transposed turn (a gradient's);
+    /// nothing without tables.
+    __device__ void turn(int which, int t, int j, A& even, A& odd, bool back = false) const {
+        if (!table) return;
+        const A c = table[((2 * which) * frames + t) * pairs + j / 2];
+        const A sn = back ? -table[((2 * which + 1) * frames + t) * pairs + j / 2]
+                          : table[((2 * which + 1) * frames + t) * pairs + j / 2];
+        const A e = even;
+        even = e * c - odd * sn;
+        odd = e * sn + odd * c;
+    }
 };
 
 /// Where a block works: batch and head, its tile of 32 pixels, and the frames
@@ -177,12 +187,7 @@ struct Source {
         odd = j + 1 < rows.dim ? x[rows.pixels] : storage_zero<S>();
     }
     /// Turns the pair (j, j + 1) of frame t by the tables, when given.
-    __device__ void turn(int t, int j, A& even, A& odd) const {
-        if (!rotary.table) return;
-        const A c = rotary.cos_at(which, t, j / 2), sn = rotary.sin_at(which, t, j / 2), e = even;
-        even = e * c - odd * sn;
-        odd = e * sn + odd * c;
-    }
+    __device__ void turn(int t, int j, A& even, A& odd) const { rotary.turn(which, t, j, even, odd); }
 };
 
 /// One step of channels [j0, j0 + stage) of every frame of a source, held
@@ -343,11 +348,7 @@ __device__ void store_gradient_row(const A* values, const HeadRows<S*>& dst, con
         const int j = j0 + jj;
         if (j >= dst.dim) break;
         A even = values[jj], odd = values[jj + 1];
-        if (rotary.table) {
-            const A c = rotary.cos_at(which, t, j / 2), sn = rotary.sin_at(which, t, j / 2), e = even;
-            even = e * c + odd * sn;
-            odd = -e * sn + odd * c;
-        }
+        rotary.turn(which, t, j, even, odd, true);
         S* x = dst.at(t, j, p);
         store(x, even);
         if (j + 1 < dst.dim) store(x + dst.pixels, odd);
