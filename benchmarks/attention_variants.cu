@@ -2,8 +2,11 @@
 // their tuning variants, timed side by side on the GPU and checked against
 // one another: whether each step of channels is loaded while the previous
 // one computes (Pipelined), and how many blocks per multiprocessor the
-// compiler must leave registers for (MinBlocks). The launchers use the
-// defaults kPipelined and kMinBlocks; this program is how they were chosen.
+// compiler must leave registers for (MinBlocks). Then the tensor-core
+// forward pass for bfloat16 (pixel_attention_tensor_cores.cuh) in its
+// MinBlocks variants, checked against the scalar bfloat16 kernel. The
+// launchers use the defaults kPipelined and kMinBlocks; this program is how
+// they were chosen.
 // Not part of the CMake build (it compiles every variant); build it with
 //
 //   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude benchmarks/attention_variants.cu -o attention_variants
@@ -25,6 +28,7 @@
 #include <cuda_runtime.h>
 
 #include "vgt/cuda/pixel_attention.cuh"
+#include "vgt/cuda/pixel_attention_tensor_cores.cuh"
 
 namespace {
 
@@ -171,6 +175,51 @@ void run_variant(const Problem& p, const Buffers<S>& b, Reference<S>& reference,
                 100 * gbps_both / copy_gbps, d_out, d_dqkv, d_bias, nan ? " NaN!" : "");
 }
 
+/// The tensor-core forward pass (bias, no rotary tables: those stay with
+/// the scalar kernels) against the scalar bfloat16 kernel on the same
+/// inputs, then timed alone and with the scalar backward pass.
+template <int Wide, int MinBlocks>
+void run_tensor_cores(const Problem& p, const Buffers<__nv_bfloat16>& b, double copy_gbps) {
+    using S = __nv_bfloat16;
+    namespace tc = kernels::tensor_cores;
+    if (!tc::prepare<Wide, MinBlocks>()) {
+        std::printf("| bfloat16, tensor cores, %d pixels a lane | - | %d | cannot run here |\n", Wide, MinBlocks);
+        return;
+    }
+    // The scalar kernel's results with the bias alone (its launcher passes both tables or none).
+    const dim3 grid = kernels::grid_of<kKeys>(p.s), block(kernels::kPixels, kernels::kRows);
+    kernels::forward_kernel<kKeys, S><<<grid, block>>>(p.s, b.qkv, b.bias, nullptr, b.out, b.lse);
+    check(cudaDeviceSynchronize(), "scalar reference");
+    const auto reference_out = host_copy(b.out, p.out());
+    const auto reference_lse = host_copy(b.lse, p.lse());
+    check(cudaMemset(b.out, 0xff, p.out() * sizeof(S)), "poison");
+    check(cudaMemset(b.lse, 0xff, p.lse() * sizeof(float)), "poison");
+    tc::launch<Wide, MinBlocks>(p.s, b.qkv, b.bias, b.out, b.lse);
+    check(cudaDeviceSynchronize(), "tensor-core run");
+    check(cudaGetLastError(), "tensor-core run");
+    const auto out = host_copy(b.out, p.out());
+    const auto lse = host_copy(b.lse, p.lse());
+    double largest = 0, worst = 0, worst_lse = 0;
+    for (S x : reference_out) largest = std::max(largest, std::abs(double(from_storage(x))));
+    for (std::size_t i = 0; i < out.size(); ++i)
+        worst = std::max(worst, std::abs(double(from_storage(out[i])) - from_storage(reference_out[i])) / largest);
+    for (std::size_t i = 0; i < lse.size(); ++i)
+        worst_lse = std::max(worst_lse, double(std::abs(lse[i] - reference_lse[i])));
+    const bool nan = std::any_of(out.begin(), out.end(), [](S x) { return std::isnan(from_storage(x)); }) ||
+                     std::any_of(lse.begin(), lse.end(), [](float x) { return std::isnan(x); });
+    const float fwd = median_ms([&] { tc::launch<Wide, MinBlocks>(p.s, b.qkv, nullptr, b.out, b.lse); });
+    const float both = median_ms([&] {
+        tc::launch<Wide, MinBlocks>(p.s, b.qkv, nullptr, b.out, b.lse);
+        backward<S, kernels::kPipelined, kernels::kMinBlocks>(p, b, false);
+    });
+    const double tensor = static_cast<double>(p.out() * sizeof(S));
+    const double gbps_fwd = 4 * tensor / (fwd * 1e-3) / 1e9, gbps_both = 11 * tensor / (both * 1e-3) / 1e9;
+    std::printf("| bfloat16, tensor cores, %d pixels a lane | - | %d | %.3f | %.0f GB/s (%.0f %%) | %.3f "
+                "| %.0f GB/s (%.0f %%) | out %.1e of the largest, lse %.1e%s |\n",
+                Wide, MinBlocks, fwd, gbps_fwd, 100 * gbps_fwd / copy_gbps, both, gbps_both,
+                100 * gbps_both / copy_gbps, worst, worst_lse, nan ? " NaN!" : "");
+}
+
 template <class S>
 void run_type(const Problem& p, const char* type, double copy_gbps) {
     std::mt19937 gen(7);
@@ -201,6 +250,12 @@ void run_type(const Problem& p, const char* type, double copy_gbps) {
     run_variant<S, false, 2>(p, b, reference, type, copy_gbps);
     run_variant<S, true, 1>(p, b, reference, type, copy_gbps);
     run_variant<S, true, 2>(p, b, reference, type, copy_gbps);
+    if constexpr (std::is_same_v<S, __nv_bfloat16>) {
+        run_tensor_cores<1, 2>(p, b, copy_gbps);
+        run_tensor_cores<1, 3>(p, b, copy_gbps);
+        run_tensor_cores<2, 1>(p, b, copy_gbps);
+        run_tensor_cores<2, 2>(p, b, copy_gbps);
+    }
     for (void* ptr : {static_cast<void*>(b.qkv), static_cast<void*>(b.grad), static_cast<void*>(b.out),
                       static_cast<void*>(b.dqkv), static_cast<void*>(b.lse), static_cast<void*>(b.workspace),
                       static_cast<void*>(b.bias), static_cast<void*>(b.rotary), static_cast<void*>(b.dbias)})

@@ -389,41 +389,62 @@ TEST_CASE("pixel attention on CUDA (fused kernels) matches the CPU: bias, masks,
 }
 
 TEST_CASE("pixel attention's bfloat16 kernels on CUDA match float64 within 1e-2, gradients too", "[gpu][attention]") {
-    const std::int64_t batch = 2, frames = 16, channels = 64, heads = 2, h = 6, w = 7, pixels = h * w;
-    const std::int64_t d = channels / heads;
-    const Shape qkv_shape{batch, frames, 3 * channels, h, w}, out_shape{batch, frames, channels, h, w};
-    std::vector<double> qkv_values, grad_values;
-    const Tensor qkv = bfloat16_bytes(uniform(qkv_shape), qkv_values, kGpu);
-    const Tensor grad = bfloat16_bytes(uniform(out_shape, -1, 1), grad_values, kGpu);
-    const Tensor bias = uniform({heads, frames, frames}, -1, 1);
-    const PixelRotary rotary = random_rotary(frames, d / 2, DType::Float32, Device::cpu());
-    const Tensor table = to(concat({rotary.cos_q, rotary.sin_q, rotary.cos_k, rotary.sin_k}, 0), kGpu);
-    const Tensor bias_gpu = to(bias, kGpu);
-    const cuda::PixelAttentionShape shape{batch, frames, channels, heads, pixels,
-                                          1.0 / std::sqrt(static_cast<double>(d)), true, false};
+    // Up to 16 frames without rotary tables, the forward pass runs on tensor
+    // cores, loading two pixels a lane where the pixel count is even; the
+    // rest take the scalar kernels, as does every backward pass.
+    const std::vector<AttentionCase> cases = {
+        {"16 frames, bias, causal, 42 pixels", {2, 16, 192, 6, 7}, 2, true, false, {.causal = true}},
+        {"5 frames, odd head size, post-softmax mask, 33 pixels", {1, 5, 54, 3, 11}, 2, true, false,
+         {.causal = true, .post_softmax = true}},
+        {"one frame, 40 channels (a partial step), 25 pixels", {2, 1, 120, 5, 5}, 1, false, false, {}},
+        {"12 frames, 48 channels, two pixel tiles of 64, bias", {1, 12, 288, 10, 10}, 2, true, false, {}},
+        {"8 frames, 81 pixels, causal", {1, 8, 96, 9, 9}, 2, false, false, {.causal = true}},
+        {"16 frames, rotary (the scalar kernels)", {2, 16, 192, 6, 7}, 2, true, true, {.causal = true}},
+        {"20 frames (the scalar kernels)", {1, 20, 96, 4, 5}, 2, true, true, {.causal = true}},
+    };
+    for (const AttentionCase& c : cases) {
+        INFO(c.name);
+        const std::int64_t batch = c.qkv[0], frames = c.qkv[1], channels = c.qkv[2] / 3, heads = c.heads;
+        const std::int64_t pixels = c.qkv[3] * c.qkv[4], d = channels / heads;
+        const Shape qkv_shape = c.qkv, out_shape{batch, frames, channels, c.qkv[3], c.qkv[4]};
+        std::vector<double> qkv_values, grad_values;
+        const Tensor qkv = bfloat16_bytes(uniform(qkv_shape), qkv_values, kGpu);
+        const Tensor grad = bfloat16_bytes(uniform(out_shape, -1, 1), grad_values, kGpu);
+        const Tensor bias = uniform({heads, frames, frames}, -1, 1);
+        const PixelRotary rotary = random_rotary(frames, d / 2, DType::Float32, Device::cpu());
+        const Tensor table = to(concat({rotary.cos_q, rotary.sin_q, rotary.cos_k, rotary.sin_k}, 0), kGpu);
+        const Tensor bias_gpu = to(bias, kGpu);
+        const cuda::PixelAttentionShape shape{batch,  frames, channels, heads, pixels,
+                                              1.0 / std::sqrt(static_cast<double>(d)), c.mask.causal,
+                                              c.mask.post_softmax};
 
-    Tensor out = Tensor::empty(Shape{2 * out_shape.numel()}, DType::UInt8, kGpu);
-    Tensor lse = Tensor::empty(Shape{batch, heads, frames, pixels}, DType::Float32, kGpu);
-    Tensor dqkv = Tensor::empty(Shape{2 * qkv_shape.numel()}, DType::UInt8, kGpu);
-    Tensor dbias = Tensor::empty(Shape{heads, frames, frames}, DType::Float32, kGpu);
-    Tensor workspace = Tensor::empty(Shape{2, batch, heads, frames, frames, pixels}, DType::Float32, kGpu);
-    const cuda::Status forward =
-        cuda::pixel_attention_forward(cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_gpu.raw_data(),
-                                      table.raw_data(), out.raw_data(), lse.raw_data());
-    REQUIRE(forward.ok());
-    const cuda::Status backward_status = cuda::pixel_attention_backward(
-        cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_gpu.raw_data(), table.raw_data(),
-        lse.raw_data(), grad.raw_data(), dqkv.raw_data(), dbias.raw_data(), workspace.raw_data());
-    REQUIRE(backward_status.ok());
+        Tensor out = Tensor::empty(Shape{2 * out_shape.numel()}, DType::UInt8, kGpu);
+        Tensor lse = Tensor::empty(Shape{batch, heads, frames, pixels}, DType::Float32, kGpu);
+        Tensor dqkv = Tensor::empty(Shape{2 * qkv_shape.numel()}, DType::UInt8, kGpu);
+        Tensor dbias = Tensor::empty(Shape{heads, frames, frames}, DType::Float32, kGpu);
+        Tensor workspace = Tensor::empty(Shape{2, batch, heads, frames, frames, pixels}, DType::Float32, kGpu);
+        const void* bias_data = c.with_bias ? bias_gpu.raw_data() : nullptr;
+        const void* table_data = c.with_rotary ? table.raw_data() : nullptr;
+        const cuda::Status forward = cuda::pixel_attention_forward(
+            cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_data, table_data, out.raw_data(),
+            lse.raw_data());
+        REQUIRE(forward.ok());
+        const cuda::Status backward_status = cuda::pixel_attention_backward(
+            cuda::AttentionStorage::BFloat16, shape, qkv.raw_data(), bias_data, table_data, lse.raw_data(),
+            grad.raw_data(), dqkv.raw_data(), c.with_bias ? dbias.raw_data() : nullptr, workspace.raw_data());
+        REQUIRE(backward_status.ok());
 
-    // The reference: the CPU's float64 route on the same (rounded) values.
-    Tensor x = Tensor::from_vector(qkv_values, qkv_shape).set_requires_grad();
-    Tensor b = to(bias, DType::Float64).set_requires_grad();
-    const Tensor y = pixel_attention(x, heads, b, {.causal = true}, rotary_as(rotary, DType::Float64, Device::cpu()));
-    backward(y, Tensor::from_vector(grad_values, out_shape));
-    CHECK(max_relative_error(from_bfloat16_bytes(out, out_shape), y) <= 1e-2);
-    CHECK(max_relative_error(from_bfloat16_bytes(dqkv, qkv_shape), x.grad()) <= 1e-2);
-    CHECK(max_relative_error(to(to(dbias, Device::cpu()), DType::Float64), b.grad()) <= 1e-2);
+        // The reference: the CPU's float64 route on the same (rounded) values.
+        Tensor x = Tensor::from_vector(qkv_values, qkv_shape).set_requires_grad();
+        Tensor b = to(bias, DType::Float64).set_requires_grad();
+        const Tensor y = pixel_attention(x, heads, c.with_bias ? b : Tensor{}, c.mask,
+                                         c.with_rotary ? rotary_as(rotary, DType::Float64, Device::cpu())
+                                                       : PixelRotary{});
+        backward(y, Tensor::from_vector(grad_values, out_shape));
+        CHECK(max_relative_error(from_bfloat16_bytes(out, out_shape), y) <= 1e-2);
+        CHECK(max_relative_error(from_bfloat16_bytes(dqkv, qkv_shape), x.grad()) <= 1e-2);
+        if (c.with_bias) CHECK(max_relative_error(to(to(dbias, Device::cpu()), DType::Float64), b.grad()) <= 1e-2);
+    }
 }
 
 TEST_CASE("AdamW steps on CUDA match the CPU's", "[gpu][optim]") {

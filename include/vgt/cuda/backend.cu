@@ -17,6 +17,7 @@
 #include "vgt/cuda/device_scratch.cuh"
 #include "vgt/cuda/launchers.hpp"
 #include "vgt/cuda/pixel_attention.cuh"
+#include "vgt/cuda/pixel_attention_tensor_cores.cuh"
 #include "vgt/ops/argmax_kernels.hpp"
 #include "vgt/ops/grid_sample_kernels.hpp"
 #include "vgt/ops/pointwise_kernels.hpp"
@@ -855,6 +856,26 @@ Status pixel_attention_forward(AttentionStorage storage, const PixelAttentionSha
     if (shape.batch * shape.heads * shape.frames * shape.pixels == 0) return {};
     if (shape.frames * 3 * shape.channels * shape.pixels > kPixelAttentionMaxVideoElements)
         return {"pixel_attention_forward", "a video too large for 32-bit offsets"};
+    // bfloat16 up to 16 frames without rotary tables: tensor cores (a lane
+    // loads two pixels as one word where the pixel count is even and the
+    // tensors are word-aligned).
+    namespace tc = attention::tensor_cores;
+    if (storage == AttentionStorage::BFloat16 && shape.frames <= tc::kFrames && rotary == nullptr) {
+        const auto* q = static_cast<const __nv_bfloat16*>(qkv);
+        const auto* b = static_cast<const float*>(bias);
+        auto* o = static_cast<__nv_bfloat16*>(out);
+        auto* l = static_cast<float*>(lse);
+        const bool words = shape.pixels % 2 == 0 && reinterpret_cast<std::uintptr_t>(qkv) % 4 == 0 &&
+                           reinterpret_cast<std::uintptr_t>(out) % 4 == 0;
+        if (words && tc::prepare<tc::kWide>()) {
+            tc::launch<tc::kWide>(shape, q, b, o, l);
+            return from_cuda(cudaGetLastError(), "pixel_attention_forward (tensor cores)");
+        }
+        if (tc::prepare<1>()) {
+            tc::launch<1>(shape, q, b, o, l);
+            return from_cuda(cudaGetLastError(), "pixel_attention_forward (tensor cores)");
+        }
+    }
     return attention::with_storage(storage, [&]<class S>() {
         using A = typename attention::AccumulateOf<S>::type;
         return attention::with_keys(shape.frames, [&]<int Keys>() {
