@@ -81,15 +81,20 @@ inline Tensor grid_sample(const Tensor& x, const Tensor& grid, const GridSampleO
             return std::vector<Tensor>{grad_x, grad_grid};
         }
         dispatch_floating(go, "grid_sample", [&]<class T>() {
+            const std::int64_t points = geometry.ho * geometry.wo;
             if (need_x) {
-                const kernels::GridSampleBackwardInput<T> body{grid_saved.data<T>(), go.data<T>(), grad_x.data<T>(),
-                                                               geometry};
+                // Every point's corners once, then each plane scatters onto them.
+                std::vector<kernels::GridCorners<T>> corners(static_cast<std::size_t>(n * points));
+                parallel_for(n * points, kernels::GridSampleCorners<T>{grid_saved.data<T>(), corners.data(), geometry},
+                             256);
+                const kernels::GridSampleBackwardInputFromCorners<T> body{corners.data(), go.data<T>(),
+                                                                          grad_x.data<T>(), geometry};
                 parallel_for(n * geometry.c, body, 1);
             }
             if (need_grid) {
-                const kernels::GridSampleBackwardGrid<T> body{x_saved.data<T>(), grid_saved.data<T>(), go.data<T>(),
-                                                              grad_grid.data<T>(), geometry};
-                parallel_for(n * geometry.ho * geometry.wo, body, 256);
+                const kernels::GridSampleBackwardGridTiles<T> body{x_saved.data<T>(), grid_saved.data<T>(),
+                                                                   go.data<T>(), grad_grid.data<T>(), geometry};
+                parallel_for(n * ((points + kernels::kGridTile - 1) / kernels::kGridTile), body, 4);
             }
         });
         return std::vector<Tensor>{grad_x, grad_grid};

@@ -220,6 +220,95 @@ struct GridSampleBackwardGrid {
     }
 };
 
+/// Gradient with respect to the grid, one call per tile of up to kGridTile
+/// points of one image (the CPU's shape of GridSampleBackwardGrid, with the
+/// same sums in the same order): channel by channel, so that each channel's
+/// reads stay in one plane and one run of the output gradient.
+template <class T>
+struct GridSampleBackwardGridTiles {
+    const T* in;
+    const T* grid;
+    const T* grad_out;  // [N, C, Ho, Wo]
+    T* grad_grid;       // [N, Ho, Wo, 2]
+    GridSampleGeometry g;
+    void operator()(std::int64_t tile) const {
+        const std::int64_t points = g.ho * g.wo, tiles_per_image = (points + kGridTile - 1) / kGridTile;
+        const std::int64_t n = tile / tiles_per_image, q0 = (tile % tiles_per_image) * kGridTile;
+        const std::int64_t count = points - q0 < kGridTile ? points - q0 : kGridTile;
+        std::int64_t x0[kGridTile], y0[kGridTile];
+        T fx[kGridTile], fy[kGridTile], scale_x[kGridTile], scale_y[kGridTile];
+        T gx[kGridTile] = {}, gy[kGridTile] = {};
+        for (std::int64_t k = 0; k < count; ++k) {
+            const BilinearPoint<T> pt(grid + 2 * (n * points + q0 + k), g.h, g.w, g.padding, g.align_corners);
+            x0[k] = pt.x0;
+            y0[k] = pt.y0;
+            fx[k] = pt.fx;
+            fy[k] = pt.fy;
+            scale_x[k] = pt.grad_x;
+            scale_y[k] = pt.grad_y;
+        }
+        for (std::int64_t c = 0; c < g.c; ++c) {
+            const T* plane = in + (n * g.c + c) * g.h * g.w;
+            const T* go = grad_out + (n * g.c + c) * points + q0;
+            for (std::int64_t k = 0; k < count; ++k) {
+                const T nw = pixel_or_zero(plane, y0[k], x0[k], g.h, g.w);
+                const T ne = pixel_or_zero(plane, y0[k], x0[k] + 1, g.h, g.w);
+                const T sw = pixel_or_zero(plane, y0[k] + 1, x0[k], g.h, g.w);
+                const T se = pixel_or_zero(plane, y0[k] + 1, x0[k] + 1, g.h, g.w);
+                gx[k] += go[k] * ((ne - nw) * (T(1) - fy[k]) + (se - sw) * fy[k]);
+                gy[k] += go[k] * ((sw - nw) * (T(1) - fx[k]) + (se - ne) * fx[k]);
+            }
+        }
+        T* out = grad_grid + 2 * (n * points + q0);
+        for (std::int64_t k = 0; k < count; ++k) {
+            out[2 * k] = gx[k] * scale_x[k];
+            out[2 * k + 1] = gy[k] * scale_y[k];
+        }
+    }
+};
+
+/// A sampling point's four neighbours (offsets into its plane, −1 outside)
+/// and their bilinear weights.
+template <class T>
+struct GridCorners {
+    std::int64_t index[4];
+    T weight[4];
+};
+
+/// The corners of every sampling point, one call per point: found once for
+/// all channels of the CPU's input gradient.
+template <class T>
+struct GridSampleCorners {
+    const T* grid;  // [N, Ho, Wo, 2]
+    GridCorners<T>* corners;
+    GridSampleGeometry g;
+    void operator()(std::int64_t i) const {
+        BilinearPoint<T>(grid + 2 * i, g.h, g.w, g.padding, g.align_corners)
+            .corners(g.h, g.w, corners[i].index, corners[i].weight);
+    }
+};
+
+/// Gradient with respect to the input from the corners of every point (the
+/// CPU's shape of GridSampleBackwardInput, with the same sums in the same
+/// order), one call per plane (n, c).
+template <class T>
+struct GridSampleBackwardInputFromCorners {
+    const GridCorners<T>* corners;  // [N, Ho·Wo]
+    const T* grad_out;
+    T* grad_in;  // [N, C, H, W]
+    GridSampleGeometry g;
+    void operator()(std::int64_t plane_index) const {
+        const std::int64_t points = g.ho * g.wo;
+        const GridCorners<T>* image = corners + (plane_index / g.c) * points;
+        T* plane = grad_in + plane_index * g.h * g.w;
+        for (std::int64_t k = 0; k < g.h * g.w; ++k) plane[k] = T(0);
+        const T* go = grad_out + plane_index * points;
+        for (std::int64_t q = 0; q < points; ++q)
+            for (int corner = 0; corner < 4; ++corner)
+                if (image[q].index[corner] >= 0) plane[image[q].index[corner]] += image[q].weight[corner] * go[q];
+    }
+};
+
 /// Gradient with respect to the input, one call per plane (n, c): scatters
 /// every point's output gradient onto its four neighbours. Planes are
 /// independent, so threads never write the same place.
