@@ -245,50 +245,49 @@ inline void transform_lanes(const float (&mat)[R][C], const float* in, std::int6
         }
 }
 
-/// transform_lanes over `lanes` tiles, a multiple of kWinogradLanes.
-template <int R, int C>
-void transform_tiles(const float (&mat)[R][C], const float* in, std::int64_t in_stride, float* out,
-                     std::int64_t out_stride, std::int64_t lanes) {
-    for (std::int64_t q = 0; q < lanes; q += kWinogradLanes)
-        transform_lanes(mat, in + q, in_stride, out + q, out_stride);
-}
-
 /// block.transformed[ξ][k] = Bᵀ d B over the block's input tiles, for the
-/// virtual input channels k = c·taps + dt in [k0, k1).
+/// virtual input channels k = c·taps + dt in [k0, k1). The tiles go through
+/// a buffer of one SIMD group (kWinogradLanes tiles, 2.3 KB) that stays in
+/// the L1 cache between its gather and its transform.
 template <int M>
 void winograd_input_tiles(const WinogradShape& s, const float* x, WinogradBlock& block, std::int64_t k0,
                           std::int64_t k1) {
     constexpr int alpha = M + 2;
+    constexpr std::int64_t L = kWinogradLanes;
     const std::int64_t lanes = block.lanes, count = block.count;
-    float* d = WinogradScratch::of_this_thread().patch_buffer(alpha * alpha * lanes);  // [α][α][lanes]
+    float* d = WinogradScratch::of_this_thread().patch_buffer(alpha * alpha * L);  // [α][α][L]
     for (std::int64_t k = k0; k < k1; ++k) {
         const std::int64_t c = k / s.taps, dt = k % s.taps;
-        for (std::int64_t q = 0; q < lanes; ++q) {
-            const WinogradTile* tile = q < count ? &block.tiles[static_cast<std::size_t>(q)] : nullptr;
-            const std::int64_t frame = tile ? tile->frame + dt - s.frame_padding : -1;
-            if (frame < 0 || frame >= s.in_frames) {
-                for (int e = 0; e < alpha * alpha; ++e) d[e * lanes + q] = 0.0f;
-                continue;
-            }
-            const float* plane = x + ((tile->n * s.in_channels + c) * s.in_frames + frame) * s.in_plane();
-            const std::int64_t y0 = tile->y0 - s.pad_height, x0 = tile->x0 - s.pad_width;
-            for (int r = 0; r < alpha; ++r) {
-                const std::int64_t y = y0 + r;
-                if (tile->input_inside) {
-                    const float* src = plane + y * s.in_width + x0;
-                    for (int e = 0; e < alpha; ++e) d[(r * alpha + e) * lanes + q] = src[e];
+        for (std::int64_t q0 = 0; q0 < lanes; q0 += L) {
+            for (std::int64_t lane = 0; lane < L; ++lane) {
+                const std::int64_t q = q0 + lane;
+                const WinogradTile* tile = q < count ? &block.tiles[static_cast<std::size_t>(q)] : nullptr;
+                const std::int64_t frame = tile ? tile->frame + dt - s.frame_padding : -1;
+                if (frame < 0 || frame >= s.in_frames) {
+                    for (int e = 0; e < alpha * alpha; ++e) d[e * L + lane] = 0.0f;
                     continue;
                 }
-                const bool row_inside = y >= 0 && y < s.in_height;
-                for (int e = 0; e < alpha; ++e) {
-                    const std::int64_t xx = x0 + e;
-                    d[(r * alpha + e) * lanes + q] =
-                        row_inside && xx >= 0 && xx < s.in_width ? plane[y * s.in_width + xx] : 0.0f;
+                const float* plane = x + ((tile->n * s.in_channels + c) * s.in_frames + frame) * s.in_plane();
+                const std::int64_t y0 = tile->y0 - s.pad_height, x0 = tile->x0 - s.pad_width;
+                if (tile->input_inside) {
+                    const float* src = plane + y0 * s.in_width + x0;
+                    for (int r = 0; r < alpha; ++r)
+                        for (int e = 0; e < alpha; ++e) d[(r * alpha + e) * L + lane] = src[r * s.in_width + e];
+                    continue;
+                }
+                for (int r = 0; r < alpha; ++r) {
+                    const std::int64_t y = y0 + r;
+                    const bool row_inside = y >= 0 && y < s.in_height;
+                    for (int e = 0; e < alpha; ++e) {
+                        const std::int64_t xx = x0 + e;
+                        d[(r * alpha + e) * L + lane] =
+                            row_inside && xx >= 0 && xx < s.in_width ? plane[y * s.in_width + xx] : 0.0f;
+                    }
                 }
             }
+            transform_lanes(WinogradTransforms<M>::input, d, L, block.transformed + k * block.stride + q0,
+                            s.depth() * block.stride);
         }
-        transform_tiles(WinogradTransforms<M>::input, d, lanes, block.transformed + k * block.stride,
-                        s.depth() * block.stride, lanes);
     }
 }
 
@@ -306,20 +305,23 @@ inline void winograd_multiply(const WinogradShape& s, const std::vector<float>& 
 template <int M>
 void winograd_output_tiles(const WinogradShape& s, const WinogradBlock& block, const float* bias, float* y,
                            std::int64_t o0, std::int64_t o1) {
-    const std::int64_t lanes = block.lanes, cout = s.out_channels;
-    float* tile_out = WinogradScratch::of_this_thread().patch_buffer(M * M * lanes);  // [M][M][lanes]
+    constexpr std::int64_t L = kWinogradLanes;
+    const std::int64_t cout = s.out_channels;
+    float* tile_out = WinogradScratch::of_this_thread().patch_buffer(M * M * L);  // [M][M][L], one SIMD group
     for (std::int64_t o = o0; o < o1; ++o) {
-        transform_tiles(WinogradTransforms<M>::output, block.products + o * block.stride, cout * block.stride,
-                        tile_out, lanes, lanes);
         const float offset = bias ? bias[o] : 0.0f;
-        for (std::int64_t q = 0; q < block.count; ++q) {
-            const WinogradTile& tile = block.tiles[static_cast<std::size_t>(q)];
-            float* plane = y + ((tile.n * cout + o) * s.out_frames + tile.frame) * s.out_plane();
-            const std::int64_t rows = tile.output_inside ? M : std::min<std::int64_t>(M, s.out_height - tile.y0);
-            const std::int64_t cols = tile.output_inside ? M : std::min<std::int64_t>(M, s.out_width - tile.x0);
-            for (std::int64_t r = 0; r < rows; ++r) {
-                float* dst = plane + (tile.y0 + r) * s.out_width + tile.x0;
-                for (std::int64_t e = 0; e < cols; ++e) dst[e] = tile_out[(r * M + e) * lanes + q] + offset;
+        for (std::int64_t q0 = 0; q0 < block.count; q0 += L) {
+            transform_lanes(WinogradTransforms<M>::output, block.products + o * block.stride + q0, cout * block.stride,
+                            tile_out, L);
+            for (std::int64_t q = q0; q < std::min(block.count, q0 + L); ++q) {
+                const WinogradTile& tile = block.tiles[static_cast<std::size_t>(q)];
+                float* plane = y + ((tile.n * cout + o) * s.out_frames + tile.frame) * s.out_plane();
+                const std::int64_t rows = tile.output_inside ? M : std::min<std::int64_t>(M, s.out_height - tile.y0);
+                const std::int64_t cols = tile.output_inside ? M : std::min<std::int64_t>(M, s.out_width - tile.x0);
+                for (std::int64_t r = 0; r < rows; ++r) {
+                    float* dst = plane + (tile.y0 + r) * s.out_width + tile.x0;
+                    for (std::int64_t e = 0; e < cols; ++e) dst[e] = tile_out[(r * M + e) * L + (q - q0)] + offset;
+                }
             }
         }
     }
@@ -340,26 +342,30 @@ void winograd_gradient_tiles(const WinogradShape& s, const float* gy, WinogradBl
     float spread_matrix[alpha][M];
     for (int i = 0; i < alpha; ++i)
         for (int j = 0; j < M; ++j) spread_matrix[i][j] = spread[i][j];
+    constexpr std::int64_t L = kWinogradLanes;
     const std::int64_t lanes = block.lanes, cout = s.out_channels;
-    float* tile_grad = WinogradScratch::of_this_thread().patch_buffer(M * M * lanes);  // [M][M][lanes]
+    float* tile_grad = WinogradScratch::of_this_thread().patch_buffer(M * M * L);  // [M][M][L], one SIMD group
     for (std::int64_t o = o0; o < o1; ++o) {
-        for (std::int64_t q = 0; q < lanes; ++q) {
-            const WinogradTile* tile = q < block.count ? &block.tiles[static_cast<std::size_t>(q)] : nullptr;
-            if (!tile) {
-                for (int e = 0; e < M * M; ++e) tile_grad[e * lanes + q] = 0.0f;
-                continue;
-            }
-            const float* plane = gy + ((tile->n * cout + o) * s.out_frames + tile->frame) * s.out_plane();
-            for (int r = 0; r < M; ++r)
-                for (int e = 0; e < M; ++e) {
-                    const std::int64_t yy = tile->y0 + r, xx = tile->x0 + e;
-                    tile_grad[(r * M + e) * lanes + q] =
-                        tile->output_inside || (yy < s.out_height && xx < s.out_width) ? plane[yy * s.out_width + xx]
-                                                                                        : 0.0f;
+        for (std::int64_t q0 = 0; q0 < lanes; q0 += L) {
+            for (std::int64_t lane = 0; lane < L; ++lane) {
+                const std::int64_t q = q0 + lane;
+                const WinogradTile* tile = q < block.count ? &block.tiles[static_cast<std::size_t>(q)] : nullptr;
+                if (!tile) {
+                    for (int e = 0; e < M * M; ++e) tile_grad[e * L + lane] = 0.0f;
+                    continue;
                 }
+                const float* plane = gy + ((tile->n * cout + o) * s.out_frames + tile->frame) * s.out_plane();
+                for (int r = 0; r < M; ++r)
+                    for (int e = 0; e < M; ++e) {
+                        const std::int64_t yy = tile->y0 + r, xx = tile->x0 + e;
+                        tile_grad[(r * M + e) * L + lane] = tile->output_inside ||
+                                                                    (yy < s.out_height && xx < s.out_width)
+                                                                ? plane[yy * s.out_width + xx]
+                                                                : 0.0f;
+                    }
+            }
+            transform_lanes(spread_matrix, tile_grad, L, block.products + o * block.stride + q0, cout * block.stride);
         }
-        transform_tiles(spread_matrix, tile_grad, lanes, block.products + o * block.stride, cout * block.stride,
-                        lanes);
     }
 }
 
