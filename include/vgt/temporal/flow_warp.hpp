@@ -209,7 +209,10 @@ private:
     /// The flow head on all frame pairs at once: [B·(T − 1), 2, H, W], undefined for T = 1.
     Tensor head_flow(const Tensor& h, const VideoShape& v) const {
         if (v.frames < 2) return {};
-        const Tensor pairs = concat({frame_range(h, v, 0, v.frames - 1), frame_range(h, v, 1, v.frames)}, 1);
+        // [h_{t−1}, h_t] of every pair in one copy, straight from views of the frames.
+        const Tensor videos = unfold_frames(h, v.batch);
+        const Tensor pairs =
+            fold_frames(concat({slice(videos, 1, 0, v.frames - 1), slice(videos, 1, 1, v.frames)}, 2));
         return flow_out_.forward(silu(flow_hidden_.forward(pairs)));
     }
 
