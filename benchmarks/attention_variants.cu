@@ -6,8 +6,8 @@
 // forward pass for bfloat16 (pixel_attention_tensor_cores.cuh) in its
 // MinBlocks variants, checked against the scalar bfloat16 kernel. The
 // launchers use the defaults kPipelined and kMinBlocks; this program is how
-// they were chosen.
-// Not part of the CMake build (it compiles every variant); build it with
+// they were chosen. The CMake target vgt_attention_variants builds it
+// (tools/device-check runs it with VGT_CHECK_VARIANTS=1); on its own,
 //
 //   nvcc -std=c++20 -O3 -arch=sm_90 -Iinclude benchmarks/attention_variants.cu -o attention_variants
 //
