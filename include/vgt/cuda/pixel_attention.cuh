@@ -14,12 +14,14 @@
 // on an H100; benchmarks/README.md).
 //
 // Storage is float, double or bfloat16; arithmetic is float (double for
-// double). The forward pass saves the log-sum-exp of each query row; the
-// backward pass recomputes the weights from it rather than storing T·T
-// weights per pixel, and runs in three kernels: query-side gradients (dq,
-// and the weights and score gradients into a workspace), key-side
-// gradients (dk, dv) from that workspace, and the bias gradient as a sum
-// over batch and pixels in a fixed order.
+// double). For bfloat16 up to 16 frames without rotary tables the launcher
+// takes the tensor-core forward pass instead
+// (pixel_attention_tensor_cores.cuh). The forward pass saves the
+// log-sum-exp of each query row; the backward pass recomputes the weights
+// from it rather than storing T·T weights per pixel, and runs in three
+// kernels: query-side gradients (dq, and the weights and score gradients
+// into a workspace), key-side gradients (dk, dv) from that workspace, and
+// the bias gradient as a sum over batch and pixels in a fixed order.
 //
 // RoPE and XPos turn channel pairs (2i, 2i+1) of q and k by per-frame
 // tables: the kernels rotate q and k as they load them, and turn the
