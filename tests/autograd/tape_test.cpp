@@ -30,7 +30,8 @@ TEST_CASE("a leaf's gradient is its own contiguous storage, never an alias of an
     CHECK_FALSE(x.grad().same_storage(seed));
     CHECK(x.grad().is_contiguous());
     CHECK(x.grad().to_vector() == seed.to_vector());
-    // A fresh gradient that nothing else holds becomes the leaf's as it is.
+    // A fresh gradient (which backward may hand over without a copy): still
+    // not the seed's storage, contiguous and exact.
     x.zero_grad();
     backward(mul(x, 3.0), seed);
     CHECK_FALSE(x.grad().same_storage(seed));

@@ -126,10 +126,26 @@ VGT_HOST_DEVICE T pixel_or_zero(const T* plane, std::int64_t y, std::int64_t x, 
     return (x >= 0 && x < w && y >= 0 && y < h) ? plane[y * w + x] : T(0);
 }
 
-/// Adds v to plane[y, x] when inside the h×w plane.
+/// Adds one channel's share of a point's grid gradient, before the
+/// coordinate's scale: go times the derivatives of the bilinear sum at
+/// (x0 + fx, y0 + fy) along x and y.
 template <class T>
-VGT_HOST_DEVICE void add_if_inside(T* plane, std::int64_t y, std::int64_t x, std::int64_t h, std::int64_t w, T v) {
-    if (x >= 0 && x < w && y >= 0 && y < h) plane[y * w + x] += v;
+VGT_HOST_DEVICE void add_grid_gradient(const T* plane, std::int64_t y0, std::int64_t x0, T fx, T fy, std::int64_t h,
+                                       std::int64_t w, T go, T& gx, T& gy) {
+    const T nw = pixel_or_zero(plane, y0, x0, h, w);
+    const T ne = pixel_or_zero(plane, y0, x0 + 1, h, w);
+    const T sw = pixel_or_zero(plane, y0 + 1, x0, h, w);
+    const T se = pixel_or_zero(plane, y0 + 1, x0 + 1, h, w);
+    gx += go * ((ne - nw) * (T(1) - fy) + (se - sw) * fy);
+    gy += go * ((sw - nw) * (T(1) - fx) + (se - ne) * fx);
+}
+
+/// Adds weight · v to a point's four neighbours in the plane (those inside
+/// it): the transpose of bilinear_sum.
+template <class T>
+VGT_HOST_DEVICE void scatter_bilinear(T* plane, const std::int64_t (&index)[4], const T (&weight)[4], T v) {
+    for (int corner = 0; corner < 4; ++corner)
+        if (index[corner] >= 0) plane[index[corner]] += weight[corner] * v;
 }
 
 /// Geometry shared by the forward and backward bodies.
@@ -205,16 +221,9 @@ struct GridSampleBackwardGrid {
         const std::int64_t n = i / points, q = i % points;
         const BilinearPoint<T> pt(grid + 2 * i, g.h, g.w, g.padding, g.align_corners);
         T gx = T(0), gy = T(0);
-        for (std::int64_t c = 0; c < g.c; ++c) {
-            const T* plane = in + (n * g.c + c) * g.h * g.w;
-            const T go = grad_out[(n * g.c + c) * points + q];
-            const T nw = pixel_or_zero(plane, pt.y0, pt.x0, g.h, g.w);
-            const T ne = pixel_or_zero(plane, pt.y0, pt.x0 + 1, g.h, g.w);
-            const T sw = pixel_or_zero(plane, pt.y0 + 1, pt.x0, g.h, g.w);
-            const T se = pixel_or_zero(plane, pt.y0 + 1, pt.x0 + 1, g.h, g.w);
-            gx += go * ((ne - nw) * (T(1) - pt.fy) + (se - sw) * pt.fy);
-            gy += go * ((sw - nw) * (T(1) - pt.fx) + (se - ne) * pt.fx);
-        }
+        for (std::int64_t c = 0; c < g.c; ++c)
+            add_grid_gradient(in + (n * g.c + c) * g.h * g.w, pt.y0, pt.x0, pt.fx, pt.fy, g.h, g.w,
+                              grad_out[(n * g.c + c) * points + q], gx, gy);
         grad_grid[2 * i] = gx * pt.grad_x;
         grad_grid[2 * i + 1] = gy * pt.grad_y;
     }
@@ -250,14 +259,8 @@ struct GridSampleBackwardGridTiles {
         for (std::int64_t c = 0; c < g.c; ++c) {
             const T* plane = in + (n * g.c + c) * g.h * g.w;
             const T* go = grad_out + (n * g.c + c) * points + q0;
-            for (std::int64_t k = 0; k < count; ++k) {
-                const T nw = pixel_or_zero(plane, y0[k], x0[k], g.h, g.w);
-                const T ne = pixel_or_zero(plane, y0[k], x0[k] + 1, g.h, g.w);
-                const T sw = pixel_or_zero(plane, y0[k] + 1, x0[k], g.h, g.w);
-                const T se = pixel_or_zero(plane, y0[k] + 1, x0[k] + 1, g.h, g.w);
-                gx[k] += go[k] * ((ne - nw) * (T(1) - fy[k]) + (se - sw) * fy[k]);
-                gy[k] += go[k] * ((sw - nw) * (T(1) - fx[k]) + (se - ne) * fx[k]);
-            }
+            for (std::int64_t k = 0; k < count; ++k)
+                add_grid_gradient(plane, y0[k], x0[k], fx[k], fy[k], g.h, g.w, go[k], gx[k], gy[k]);
         }
         T* out = grad_grid + 2 * (n * points + q0);
         for (std::int64_t k = 0; k < count; ++k) {
@@ -303,9 +306,7 @@ struct GridSampleBackwardInputFromCorners {
         T* plane = grad_in + plane_index * g.h * g.w;
         for (std::int64_t k = 0; k < g.h * g.w; ++k) plane[k] = T(0);
         const T* go = grad_out + plane_index * points;
-        for (std::int64_t q = 0; q < points; ++q)
-            for (int corner = 0; corner < 4; ++corner)
-                if (image[q].index[corner] >= 0) plane[image[q].index[corner]] += image[q].weight[corner] * go[q];
+        for (std::int64_t q = 0; q < points; ++q) scatter_bilinear(plane, image[q].index, image[q].weight, go[q]);
     }
 };
 
@@ -325,12 +326,11 @@ struct GridSampleBackwardInput {
         for (std::int64_t k = 0; k < g.h * g.w; ++k) plane[k] = T(0);
         const T* go = grad_out + plane_index * points;
         for (std::int64_t q = 0; q < points; ++q) {
-            const BilinearPoint<T> pt(grid + 2 * (n * points + q), g.h, g.w, g.padding, g.align_corners);
-            const T v = go[q];
-            add_if_inside(plane, pt.y0, pt.x0, g.h, g.w, (T(1) - pt.fx) * (T(1) - pt.fy) * v);
-            add_if_inside(plane, pt.y0, pt.x0 + 1, g.h, g.w, pt.fx * (T(1) - pt.fy) * v);
-            add_if_inside(plane, pt.y0 + 1, pt.x0, g.h, g.w, (T(1) - pt.fx) * pt.fy * v);
-            add_if_inside(plane, pt.y0 + 1, pt.x0 + 1, g.h, g.w, pt.fx * pt.fy * v);
+            std::int64_t index[4];
+            T weight[4];
+            BilinearPoint<T>(grid + 2 * (n * points + q), g.h, g.w, g.padding, g.align_corners)
+                .corners(g.h, g.w, index, weight);
+            scatter_bilinear(plane, index, weight, go[q]);
         }
     }
 };
